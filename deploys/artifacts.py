@@ -197,8 +197,7 @@ def ensure_cached(
     if found != sha256:
         path.unlink()
         raise ArtifactError(
-            f"{source}: downloaded sha256 {found} does not match the lock ({sha256}); "
-            f"refusing it"
+            f"{source}: downloaded sha256 {found} does not match the lock ({sha256}); refusing it"
         )
     return path
 
@@ -232,7 +231,7 @@ def _select(artifact: Artifact, version: str, arch: str, name: str) -> str | Non
         if install_path == "":
             prefix = member.rstrip("/") + "/"
             if name.startswith(prefix) and ".." not in name.split("/"):
-                return name[len(prefix):]
+                return name[len(prefix) :]
         elif name == member:
             return install_path
     return None

@@ -26,9 +26,13 @@ KEYS = (
     Key("grafana_port", PORT, 3000, "[server] http_port."),
     Key("grafana_root_url", OPTIONAL_TEXT, None, "[server] root_url, when behind a proxy."),
     Key("grafana_admin_user", TEXT, "admin", "[security] admin_user."),
-    Key("grafana_admin_password", SECRET, None,
-        "[security] admin_password (secret); Grafana applies it only when it creates its "
-        "database.", secret=True),
+    Key(
+        "grafana_admin_password",
+        SECRET,
+        None,
+        "[security] admin_password (secret); Grafana applies it only when it creates its database.",
+        secret=True,
+    ),
     Key("grafana_smtp_enabled", BOOLEAN, False, "[smtp] enabled: e-mail for alert notifications."),
     Key("grafana_smtp_host", OPTIONAL_TEXT, None, "[smtp] host, as host:port."),
     Key("grafana_smtp_user", OPTIONAL_TEXT, None, "[smtp] user."),
@@ -88,9 +92,11 @@ def build(ctx: BuildContext) -> ServiceSpec:
                 data_dir=DATA,
                 provisioning=PROVISIONING,
                 admin_password_file=f"{SECRETS_DIR}/admin_password"
-                if "grafana_admin_password" in secrets else None,
+                if "grafana_admin_password" in secrets
+                else None,
                 smtp_password_file=f"{SECRETS_DIR}/smtp_password"
-                if "grafana_smtp_password" in secrets else None,
+                if "grafana_smtp_password" in secrets
+                else None,
             ),
             effect="restart",
         ),
@@ -105,10 +111,14 @@ def build(ctx: BuildContext) -> ServiceSpec:
         if f"grafana_{secret}" in secrets:
             # TODO: a changed admin password reaches only a new database; rotating it on a
             # running Grafana needs `grafana cli admin reset-admin-password`, not done yet.
-            files.append(ManagedFile(
-                f"{SECRETS_DIR}/{secret}", secrets[f"grafana_{secret}"].encode(),
-                effect="restart", secret=True,
-            ))
+            files.append(
+                ManagedFile(
+                    f"{SECRETS_DIR}/{secret}",
+                    secrets[f"grafana_{secret}"].encode(),
+                    effect="restart",
+                    secret=True,
+                )
+            )
 
     unit = systemd_unit(
         NAME,

@@ -75,8 +75,11 @@ def refresh(lock: dict[str, Any], selected: list[str], mirror: str | None) -> li
         fetched: dict[str, str] = {}
         for component, versions in sorted(lock.items()):
             for version, platforms in versions.items():
-                if selected and component not in selected and f"{component}@{version}" \
-                        not in selected:
+                if (
+                    selected
+                    and component not in selected
+                    and f"{component}@{version}" not in selected
+                ):
                     continue
                 for platform, entry in platforms.items():
                     arch = platform.removeprefix("linux-")
@@ -115,8 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "add":
             add(lock, args.component, args.version, args.arch or ["amd64", "arm64"])
             write(args.lock, lock)
-            print(f"{args.lock}: added {args.component} {args.version}; now run `obs-lock "
-                  f"refresh {args.component}@{args.version}`")
+            print(
+                f"{args.lock}: added {args.component} {args.version}; now run `obs-lock "
+                f"refresh {args.component}@{args.version}`"
+            )
         elif args.command == "refresh":
             changed = refresh(lock, args.only, args.mirror)
             write(args.lock, lock)
@@ -129,8 +134,9 @@ def main(argv: list[str] | None = None) -> int:
                     for platform in platforms:
                         arch = platform.removeprefix("linux-")
                         url, sha = lock_entry(lock, str(args.lock), component, version, arch)
-                        path = ensure_cached(url, sha, args.cache, offline=False,
-                                             mirror=args.mirror)
+                        path = ensure_cached(
+                            url, sha, args.cache, offline=False, mirror=args.mirror
+                        )
                         print(f"{path}: verified")
     except ArtifactError as error:
         print(f"obs-lock: {error}", file=sys.stderr)

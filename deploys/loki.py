@@ -18,15 +18,27 @@ KEYS = (
     # Upstream's default 9095 is Mimir's gRPC port; both run on one host in dev.
     Key("loki_grpc_port", PORT, 9096, "server.grpc_listen_port."),
     Key("loki_retention", DURATION, "720h", "limits_config.retention_period (30 days)."),
-    Key("loki_reject_old_samples_max_age", DURATION, "168h",
-        "limits_config.reject_old_samples_max_age."),
+    Key(
+        "loki_reject_old_samples_max_age",
+        DURATION,
+        "168h",
+        "limits_config.reject_old_samples_max_age.",
+    ),
     Key("loki_ingestion_rate_mb", POSITIVE, 10, "limits_config.ingestion_rate_mb."),
     Key("loki_ingestion_burst_size_mb", POSITIVE, 20, "limits_config.ingestion_burst_size_mb."),
-    Key("loki_max_global_streams_per_user", POSITIVE, 10000,
-        "limits_config.max_global_streams_per_user."),
-    Key("loki_schema_from", DATE, "2024-01-01",
+    Key(
+        "loki_max_global_streams_per_user",
+        POSITIVE,
+        10000,
+        "limits_config.max_global_streams_per_user.",
+    ),
+    Key(
+        "loki_schema_from",
+        DATE,
+        "2024-01-01",
         "schema_config.configs[0].from: first day of the v13 TSDB schema; never change it "
-        "once data exists."),
+        "once data exists.",
+    ),
 )
 
 GRPC_MESSAGE_SIZE = 16 * 1024 * 1024
@@ -45,8 +57,9 @@ def build(ctx: BuildContext) -> ServiceSpec:
         name=NAME,
         install=ctx.install,
         unit=unit,
-        files=(ManagedFile(CONFIG, config, check="{install}/loki -config.file={path} "
-                           "-verify-config"),),
+        files=(
+            ManagedFile(CONFIG, config, check="{install}/loki -config.file={path} -verify-config"),
+        ),
         ready=Probe(ctx.data["loki_http_port"], "/ready"),
         ready_timeout=180,
         data_dir=DATA,

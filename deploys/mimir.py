@@ -22,10 +22,13 @@ KEYS = (
     Key("mimir_max_query_lookback", DURATION, "720h", "limits.max_query_lookback."),
     Key("mimir_ingestion_rate", POSITIVE, 50000, "limits.ingestion_rate (samples/s per tenant)."),
     Key("mimir_ingestion_burst_size", POSITIVE, 100000, "limits.ingestion_burst_size."),
-    Key("mimir_max_global_series_per_user", POSITIVE, 500000,
-        "limits.max_global_series_per_user."),
-    Key("mimir_max_global_series_per_metric", POSITIVE, 50000,
-        "limits.max_global_series_per_metric."),
+    Key("mimir_max_global_series_per_user", POSITIVE, 500000, "limits.max_global_series_per_user."),
+    Key(
+        "mimir_max_global_series_per_metric",
+        POSITIVE,
+        50000,
+        "limits.max_global_series_per_metric.",
+    ),
     Key("mimir_max_query_parallelism", POSITIVE, 32, "limits.max_query_parallelism."),
     Key("mimir_querier_max_concurrent", POSITIVE, 20, "querier.max_concurrent."),
 )

@@ -88,8 +88,10 @@ def build_plan(state: Any) -> StackPlan:
 
     tenancy = {(s["mimir_multitenancy"], s["mimir_tenant"]) for s in settings.values()}
     if len(tenancy) > 1:
-        errors.append(f"mimir_multitenancy/mimir_tenant: hosts disagree on the tenant model: "
-                      f"{sorted(tenancy, key=str)}; remote writes and Grafana must agree")
+        errors.append(
+            f"mimir_multitenancy/mimir_tenant: hosts disagree on the tenant model: "
+            f"{sorted(tenancy, key=str)}; remote writes and Grafana must agree"
+        )
     if errors:
         raise DataError("refused before touching any host:\n  " + "\n  ".join(errors))
 

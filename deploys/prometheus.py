@@ -25,8 +25,10 @@ RULES_DIR = "/etc/prometheus/rules"
 SECRETS_DIR = "/etc/prometheus/secrets"
 TOKEN_FILE = f"{SECRETS_DIR}/backend_bearer_token"
 
-SCRAPE_CONFIGS = Kind("a list of scrape_config mappings", lambda v: isinstance(v, list) and all(
-    isinstance(i, dict) and "job_name" in i for i in v))
+SCRAPE_CONFIGS = Kind(
+    "a list of scrape_config mappings",
+    lambda v: isinstance(v, list) and all(isinstance(i, dict) and "job_name" in i for i in v),
+)
 
 KEYS = (
     Key("prometheus_version", VERSION, "3.2.1", "Prometheus release; must have a lock entry."),
@@ -34,15 +36,32 @@ KEYS = (
     Key("prometheus_retention", DURATION, "15d", "--storage.tsdb.retention.time."),
     Key("prometheus_scrape_interval", DURATION, "15s", "global.scrape_interval."),
     Key("prometheus_evaluation_interval", DURATION, "15s", "global.evaluation_interval."),
-    Key("prometheus_extra_scrape_configs", SCRAPE_CONFIGS, [],
-        "Scrape configs of your own, appended after the stack's jobs as written."),
-    Key("backend_target", TEXT, REQUIRED,
-        "host:port of the GatewayZ API, scraped at /metrics and /prometheus/data/metrics."),
+    Key(
+        "prometheus_extra_scrape_configs",
+        SCRAPE_CONFIGS,
+        [],
+        "Scrape configs of your own, appended after the stack's jobs as written.",
+    ),
+    Key(
+        "backend_target",
+        TEXT,
+        REQUIRED,
+        "host:port of the GatewayZ API, scraped at /metrics and /prometheus/data/metrics.",
+    ),
     Key("backend_scheme", choice("http", "https"), "https", "Scheme of the backend scrapes."),
-    Key("backend_labels", LABELS, {"env": "production"},
-        "Constant labels on the backend jobs (dashboards filter on env)."),
-    Key("backend_bearer_token", SECRET, None,
-        "Bearer token for the backend's metrics endpoints (secret).", secret=True),
+    Key(
+        "backend_labels",
+        LABELS,
+        {"env": "production"},
+        "Constant labels on the backend jobs (dashboards filter on env).",
+    ),
+    Key(
+        "backend_bearer_token",
+        SECRET,
+        None,
+        "Bearer token for the backend's metrics endpoints (secret).",
+        secret=True,
+    ),
 )
 
 
@@ -113,7 +132,9 @@ def build(ctx: BuildContext) -> ServiceSpec:
         reloadable=True,
         ready=Probe(port, "/-/ready"),
         reload_ready=Probe(
-            port, "/metrics", reloaded_metric="prometheus_config_last_reload_success_timestamp_seconds"
+            port,
+            "/metrics",
+            reloaded_metric="prometheus_config_last_reload_success_timestamp_seconds",
         ),
         data_dir=data_dir,
     )

@@ -15,8 +15,12 @@ SECRETS_DIR = "/etc/redis_exporter/secrets"
 PASSWORD_FILE = f"{SECRETS_DIR}/passwords.json"
 
 KEYS = (
-    Key("redis_exporter_version", VERSION, "1.67.0",
-        "redis_exporter release; must have a lock entry."),
+    Key(
+        "redis_exporter_version",
+        VERSION,
+        "1.67.0",
+        "redis_exporter release; must have a lock entry.",
+    ),
     Key("redis_exporter_port", PORT, 9121, "-web.listen-address port."),
     Key("redis_address", HOST_PORT, "127.0.0.1:6379", "host:port of the Redis to scrape."),
     Key("redis_password", SECRET, None, "Password of that Redis (secret).", secret=True),

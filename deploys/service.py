@@ -23,19 +23,22 @@ from __future__ import annotations
 
 import hashlib
 import shlex
+import uuid
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import PurePosixPath
 from typing import Literal
 
 from pyinfra import host, logger
-from pyinfra.api import FactBase, FileUploadCommand, operation
+from pyinfra.api import FactBase, FileUploadCommand, StringCommand, operation
 
 Effect = Literal["none", "reload", "restart"]
 _EFFECT_RANK: dict[str, int] = {"none": 0, "reload": 1, "restart": 2}
 
 HEADER = "managed by gatewayz-observability; local edits are replaced"
 NOLOGIN = "/usr/sbin/nologin"
+# Relative to the SSH user's home, which is where both SFTP and the sudo'd copy start.
+PRIVATE_UPLOADS = ".gatewayz-observability-uploads"
 
 
 def sha256_hex(data: bytes) -> str:
@@ -221,8 +224,10 @@ class ServiceStateFact(FactBase):
             f"-p LoadState {q(name + '.service')} 2>/dev/null | sed 's/^/unit /'"
         )
         config_dir = f"/etc/{name}"
-        lines.append(f"[ -f {config_dir}/.managed-files ] && sed 's/^/manifest /' "
-                     f"{config_dir}/.managed-files")
+        lines.append(
+            f"[ -f {config_dir}/.managed-files ] && sed 's/^/manifest /' "
+            f"{config_dir}/.managed-files"
+        )
         lines.append(f"[ -f {config_dir}/.pending ] && sed 's/^/pending /' {config_dir}/.pending")
         for directory in pruned_dirs:
             lines.append(
@@ -397,12 +402,13 @@ def plan(spec: ServiceSpec, state: ServiceState) -> Plan:
         present = listed_path in state.listed.get(str(PurePosixPath(listed_path).parent), [])
         if in_pruned_dir and present:
             result.prune.append(listed_path)
-            result.needs("reload" if spec.reloadable else "restart",
-                         f"{listed_path} is no longer managed")
+            result.needs(
+                "reload" if spec.reloadable else "restart", f"{listed_path} is no longer managed"
+            )
 
-    if state.pending in ("reload", "restart"):
-        result.needs(state.pending, "an interrupted run left the service to be "  # type: ignore[arg-type]
-                     f"{state.pending}ed")
+    if state.pending == "reload" or state.pending == "restart":
+        owed: Effect = "reload" if state.pending == "reload" else "restart"
+        result.needs(owed, f"an interrupted run left the service to be {owed}ed")
 
     if state.unit.get("UnitFileState") != "enabled":
         result.enable = True
@@ -422,7 +428,7 @@ def _probe_script(spec: ServiceSpec, probe: Probe, since_var: str | None) -> str
         check = f" && printf '%s' \"$r\" | grep -Eq {shlex.quote(probe.expect)}"
     if probe.reloaded_metric and since_var:
         check += (
-            f" && printf '%s' \"$r\" | awk -v t=\"${since_var}\" "
+            f' && printf \'%s\' "$r" | awk -v t="${since_var}" '
             f"-v m='^{probe.reloaded_metric} ' "
             "'BEGIN{ok=0} $0 ~ m { if ($2+0 >= t+0) ok=1 } END{exit !ok}'"
         )
@@ -455,12 +461,12 @@ def _activation(spec: ServiceSpec, plan_: Plan) -> str:
     for live in [*live_files, *plan_.prune]:
         rel = q(live.removeprefix(spec.config_dir + "/"))
         lines.append(
-            f"if [ -e {q(live)} ]; then mkdir -p \"$(dirname {last_good}/{rel})\"; "
+            f'if [ -e {q(live)} ]; then mkdir -p "$(dirname {last_good}/{rel})"; '
             f"cp -a {q(live)} {last_good}/{rel}; else echo {rel} >> {last_good}/.absent; fi"
         )
     for live in live_files:
         rel = live.removeprefix(spec.config_dir + "/")
-        lines.append(f"mkdir -p \"$(dirname {q(live)})\"; mv -f {q(staged + '/' + rel)} {q(live)}")
+        lines.append(f'mkdir -p "$(dirname {q(live)})"; mv -f {q(staged + "/" + rel)} {q(live)}')
     for pruned in plan_.prune:
         lines.append(f"rm -f {q(pruned)}")
     if plan_.unit:
@@ -492,10 +498,10 @@ def _activation(spec: ServiceSpec, plan_: Plan) -> str:
         f"if [ ! -f .unit ] && [ ! -s .link ]; then echo '{name}: nothing to roll back to: "
         f"this was its first install' >&2; exit 1; fi",
         f"find . -type f ! -name .absent ! -name .unit ! -name .link | while read -r f; do "
-        f"cp -a \"$f\" \"{spec.config_dir}/${{f#./}}\"; done",
-        f"[ -f .absent ] && while read -r f; do rm -f \"{spec.config_dir}/$f\"; done < .absent",
+        f'cp -a "$f" "{spec.config_dir}/${{f#./}}"; done',
+        f'[ -f .absent ] && while read -r f; do rm -f "{spec.config_dir}/$f"; done < .absent',
         f"[ -f .unit ] && cp -a .unit {spec.unit_path}",
-        f"[ -s .link ] && ln -sfn \"$(cat .link)\" {spec.install_root}/current.new && "
+        f'[ -s .link ] && ln -sfn "$(cat .link)" {spec.install_root}/current.new && '
         f"mv -Tf {spec.install_root}/current.new {spec.install_root}/current",
         "systemctl daemon-reload",
         f"systemctl restart {name}.service || true",
@@ -521,8 +527,10 @@ def _upload(content: bytes, dest: str) -> FileUploadCommand:
 
 
 def _set_attributes(managed: ManagedFile, group: str, path: str) -> str:
-    return f"chown {managed.owner}:{group} {shlex.quote(path)} && chmod {managed.mode} " \
+    return (
+        f"chown {managed.owner}:{group} {shlex.quote(path)} && chmod {managed.mode} "
         f"{shlex.quote(path)}"
+    )
 
 
 @operation(is_idempotent=True)
@@ -589,12 +597,23 @@ def binary_service(spec: ServiceSpec):
 
     # Secrets go live first and on their own: checks below may need them at their live
     # path (promtool verifies that a credentials file exists).
-    for secret in todo.secrets:
+    if todo.secrets:
+        # pyinfra's sudo upload passes through a temporary file the SSH user writes with
+        # the SFTP server's default mode; for secrets that file lives in a private folder.
+        yield StringCommand(
+            f"mkdir -p -m 700 {PRIVATE_UPLOADS} && chmod 700 {PRIVATE_UPLOADS}", _sudo=False
+        )
+    for number, secret in enumerate(todo.secrets):
         tmp = f"{staged}/.secret"
-        yield _upload(secret.content, tmp)
+        yield FileUploadCommand(
+            BytesIO(secret.content),
+            tmp,
+            remote_temp_filename=f"{PRIVATE_UPLOADS}/{name}-{number}-{uuid.uuid4().hex}",
+        )
+        parent = q(str(PurePosixPath(secret.path).parent))
         yield (
-            f"{_set_attributes(secret, name, tmp)} && mkdir -p {q(str(PurePosixPath(secret.path).parent))} "
-            f"&& mv -f {tmp} {q(secret.path)}"
+            f"{_set_attributes(secret, name, tmp)} && mkdir -p {parent} && mv -f {tmp} "
+            f"{q(secret.path)}"
         )
 
     for managed in todo.files:
@@ -627,8 +646,14 @@ def binary_service(spec: ServiceSpec):
     if todo.enable and not todo.unit:
         yield f"systemctl enable {name}.service"
 
-    if todo.files or todo.prune or todo.unit or todo.switch_link or todo.action != "none" \
-            or todo.start:
+    if (
+        todo.files
+        or todo.prune
+        or todo.unit
+        or todo.switch_link
+        or todo.action != "none"
+        or todo.start
+    ):
         yield _bash(_activation(spec, todo))
 
     if todo.enable and todo.unit:

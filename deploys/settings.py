@@ -68,20 +68,32 @@ HOST_PORT = Kind(
 )
 ABSOLUTE_PATH = Kind(
     "an absolute path without spaces",
-    lambda v: isinstance(v, str) and v.startswith("/") and re.fullmatch(r"/[\w./\-]*", v) is not None,
+    lambda v: (
+        isinstance(v, str) and v.startswith("/") and re.fullmatch(r"/[\w./\-]*", v) is not None
+    ),
 )
 OPTIONAL_URL = Kind(
     "an http(s) or file URL, or None",
     lambda v: v is None or (isinstance(v, str) and re.match(r"(https?|file)://", v) is not None),
 )
 MAPPING = Kind("a mapping", lambda v: isinstance(v, dict))
-STRING_LIST = Kind("a list of strings", lambda v: isinstance(v, list | tuple) and
-                   all(isinstance(i, str) for i in v))
-NUMBER_LIST = Kind("a list of numbers", lambda v: isinstance(v, list | tuple) and
-                   all(NUMBER.accepts(i) for i in v))
-LABELS = Kind("a mapping of label names to strings", lambda v: isinstance(v, dict) and all(
-    isinstance(k, str) and re.fullmatch(r"[a-zA-Z_]\w*", k) and isinstance(i, str)
-    for k, i in v.items()))
+STRING_LIST = Kind(
+    "a list of strings",
+    lambda v: isinstance(v, list | tuple) and all(isinstance(i, str) for i in v),
+)
+NUMBER_LIST = Kind(
+    "a list of numbers", lambda v: isinstance(v, list | tuple) and all(NUMBER.accepts(i) for i in v)
+)
+LABELS = Kind(
+    "a mapping of label names to strings",
+    lambda v: (
+        isinstance(v, dict)
+        and all(
+            isinstance(k, str) and re.fullmatch(r"[a-zA-Z_]\w*", k) and isinstance(i, str)
+            for k, i in v.items()
+        )
+    ),
+)
 
 
 def choice(*values: str) -> Kind:
@@ -110,30 +122,74 @@ SECRET = Kind("a secret string", lambda v: v is None or isinstance(v, str))
 
 
 STACK_KEYS: tuple[Key, ...] = (
-    Key("stack_environment", TEXT, REQUIRED,
-        "Environment name: the `environment` external label and part of every alert."),
-    Key("stack_cluster", TEXT, "gatewayz-monitoring",
-        "The `cluster` external label Prometheus adds to every series it sends."),
-    Key("advertise_address", OPTIONAL_TEXT, None,
+    Key(
+        "stack_environment",
+        TEXT,
+        REQUIRED,
+        "Environment name: the `environment` external label and part of every alert.",
+    ),
+    Key(
+        "stack_cluster",
+        TEXT,
+        "gatewayz-monitoring",
+        "The `cluster` external label Prometheus adds to every series it sends.",
+    ),
+    Key(
+        "advertise_address",
+        OPTIONAL_TEXT,
+        None,
         "Address the other stack hosts use to reach this host (host data); "
-        "default: the host's inventory name."),
-    Key("artifact_lock_file", TEXT, "artifacts.lock.yaml",
-        "The lock: version, URL and sha256 of every release artifact, per architecture."),
-    Key("artifact_lock", MAPPING, {},
-        "Lock entries that override the lock file's, same shape as the file."),
-    Key("artifact_cache_dir", TEXT, ".cache/artifacts",
-        "Controller directory holding downloaded archives and unpacked install trees."),
-    Key("artifact_offline", BOOLEAN, False,
-        "Refuse every download: only verified files already in the cache are used."),
-    Key("artifact_mirror_url", OPTIONAL_URL, None,
-        "Fetch from this mirror instead of upstream: <mirror>/<upstream host>/<path>."),
-    Key("secrets_file", OPTIONAL_TEXT, None,
+        "default: the host's inventory name.",
+    ),
+    Key(
+        "artifact_lock_file",
+        TEXT,
+        "artifacts.lock.yaml",
+        "The lock: version, URL and sha256 of every release artifact, per architecture.",
+    ),
+    Key(
+        "artifact_lock",
+        MAPPING,
+        {},
+        "Lock entries that override the lock file's, same shape as the file.",
+    ),
+    Key(
+        "artifact_cache_dir",
+        TEXT,
+        ".cache/artifacts",
+        "Controller directory holding downloaded archives and unpacked install trees.",
+    ),
+    Key(
+        "artifact_offline",
+        BOOLEAN,
+        False,
+        "Refuse every download: only verified files already in the cache are used.",
+    ),
+    Key(
+        "artifact_mirror_url",
+        OPTIONAL_URL,
+        None,
+        "Fetch from this mirror instead of upstream: <mirror>/<upstream host>/<path>.",
+    ),
+    Key(
+        "secrets_file",
+        OPTIONAL_TEXT,
+        None,
         "YAML file on the controller, outside the repository, holding the secret keys; "
-        "each may instead come from the environment as GATEWAYZ_<KEY IN CAPITALS>."),
-    Key("mimir_multitenancy", BOOLEAN, False,
-        "Tenant model: off sends everything as tenant `anonymous`; on uses mimir_tenant."),
-    Key("mimir_tenant", TEXT, "anonymous",
-        "Tenant (X-Scope-OrgID) used by remote writes and Grafana when multitenancy is on."),
+        "each may instead come from the environment as GATEWAYZ_<KEY IN CAPITALS>.",
+    ),
+    Key(
+        "mimir_multitenancy",
+        BOOLEAN,
+        False,
+        "Tenant model: off sends everything as tenant `anonymous`; on uses mimir_tenant.",
+    ),
+    Key(
+        "mimir_tenant",
+        TEXT,
+        "anonymous",
+        "Tenant (X-Scope-OrgID) used by remote writes and Grafana when multitenancy is on.",
+    ),
 )
 
 
@@ -151,8 +207,11 @@ def group_data_keys(path: Path) -> set[str]:
         return set()
     names: set[str] = set()
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else (
-            [node.target] if isinstance(node, ast.AnnAssign) else [])
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else ([node.target] if isinstance(node, ast.AnnAssign) else [])
+        )
         for target in targets:
             if isinstance(target, ast.Name):
                 names.add(target.id)
@@ -161,8 +220,10 @@ def group_data_keys(path: Path) -> set[str]:
 
 def host_sources(inventory: Any, host: Any, group_data_dir: Path) -> list[Source]:
     """Where each of a host's data keys can come from, highest precedence first."""
-    sources = [Source("--data", dict(inventory.get_override_data())),
-               Source(f"the inventory (host {host.name})", dict(inventory.get_host_data(host.name)))]
+    sources = [
+        Source("--data", dict(inventory.get_override_data())),
+        Source(f"the inventory (host {host.name})", dict(inventory.get_host_data(host.name))),
+    ]
     for group in reversed(list(host.groups)):
         data = dict(inventory.get_group_data(group))
         file = group_data_dir / f"{group}.py"

@@ -21,15 +21,25 @@ KEYS = (
     Key("tempo_otlp_grpc_port", PORT, 4317, "OTLP gRPC receiver port, on all interfaces."),
     Key("tempo_otlp_http_port", PORT, 4318, "OTLP HTTP receiver port, on all interfaces."),
     Key("tempo_block_retention", DURATION, "168h", "compactor.compaction.block_retention."),
-    Key("tempo_span_metrics_dimensions", STRING_LIST,
-        ["gen_ai.request.model", "gen_ai.system", "ai.provider", "ai.model_id",
-         "http.status_code"],
+    Key(
+        "tempo_span_metrics_dimensions",
+        STRING_LIST,
+        ["gen_ai.request.model", "gen_ai.system", "ai.provider", "ai.model_id", "http.status_code"],
         "Span attributes added as span-metric labels (service and span name are always "
-        "there). customer.id is left out on purpose: it is high cardinality."),
-    Key("tempo_service_graph_dimensions", STRING_LIST, ["service.name", "gen_ai.system"],
-        "metrics_generator.processor.service_graphs.dimensions."),
-    Key("tempo_span_metrics_buckets", NUMBER_LIST, [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-        "Span-metric histogram buckets in seconds."),
+        "there). customer.id is left out on purpose: it is high cardinality.",
+    ),
+    Key(
+        "tempo_service_graph_dimensions",
+        STRING_LIST,
+        ["service.name", "gen_ai.system"],
+        "metrics_generator.processor.service_graphs.dimensions.",
+    ),
+    Key(
+        "tempo_span_metrics_buckets",
+        NUMBER_LIST,
+        [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        "Span-metric histogram buckets in seconds.",
+    ),
     Key("tempo_search_duration_slo", DURATION, "5s", "query_frontend.search.duration_slo."),
 )
 
@@ -49,8 +59,11 @@ def build(ctx: BuildContext) -> ServiceSpec:
         name=NAME,
         install=ctx.install,
         unit=unit,
-        files=(ManagedFile(CONFIG, config, check="{install}/tempo -config.file={path} "
-                           "-config.verify=true"),),
+        files=(
+            ManagedFile(
+                CONFIG, config, check="{install}/tempo -config.file={path} -config.verify=true"
+            ),
+        ),
         ready=Probe(ctx.data["tempo_http_port"], "/ready"),
         ready_timeout=180,
         data_dir=DATA,
@@ -70,7 +83,12 @@ COMPONENT = Component(
         checked=("tempo",),
     ),
     version_key="tempo_version",
-    port_keys=("tempo_http_port", "tempo_grpc_port", "tempo_memberlist_port",
-               "tempo_otlp_grpc_port", "tempo_otlp_http_port"),
+    port_keys=(
+        "tempo_http_port",
+        "tempo_grpc_port",
+        "tempo_memberlist_port",
+        "tempo_otlp_grpc_port",
+        "tempo_otlp_http_port",
+    ),
     build=build,
 )

@@ -37,12 +37,16 @@ class Topology:
             for node in self.of(component)
         ]
 
-    def first_url(self, component: str, port_key: str, seen_from: str, path: str = "") -> str | None:
+    def first_url(
+        self, component: str, port_key: str, seen_from: str, path: str = ""
+    ) -> str | None:
         endpoints = self.endpoints(component, port_key, seen_from)
         return f"http://{endpoints[0]}{path}" if endpoints else None
 
 
-def build_topology(hosts: list[Any], settings: dict[str, dict[str, Any]], roles: list[str]) -> Topology:
+def build_topology(
+    hosts: list[Any], settings: dict[str, dict[str, Any]], roles: list[str]
+) -> Topology:
     nodes: dict[str, list[Node]] = {}
     for host in hosts:
         data = settings[host.name]
