@@ -309,6 +309,9 @@ class Plan:
     start: bool = False
     reasons: list[str] = field(default_factory=list)
 
+    def note(self, reason: str) -> None:
+        self.reasons.append(reason)
+
     def needs(self, effect: Effect, reason: str) -> None:
         self.reasons.append(reason)
         if _EFFECT_RANK[effect] > _EFFECT_RANK[self.action]:
@@ -345,12 +348,15 @@ def plan(spec: ServiceSpec, state: ServiceState) -> Plan:
     data_dir = spec.data_dir or f"/var/lib/{name}"
     if not state.group_exists:
         result.create_group = True
+        result.note(f"group {name} is missing")
     if state.user is None:
+        result.note(f"user {name} is missing")
         result.user_command = (
             f"useradd --system --gid {name} --home-dir {data_dir} --no-create-home "
             f"--shell {NOLOGIN} {name}"
         )
     elif state.user != (data_dir, NOLOGIN):
+        result.note(f"user {name} has home and shell {':'.join(state.user)}")
         result.user_command = f"usermod --home {data_dir} --shell {NOLOGIN} {name}"
 
     for directory in spec.all_dirs():
@@ -358,9 +364,18 @@ def plan(spec: ServiceSpec, state: ServiceState) -> Plan:
         wanted = (directory.mode, directory.owner, directory.group)
         if found.kind != "dir" or (found.mode, found.owner, found.group) != wanted:
             result.dirs.append(directory)
+            result.note(
+                f"directory {directory.path} is "
+                + (
+                    f"{found.mode} {found.owner}:{found.group}"
+                    if found.kind == "dir"
+                    else found.kind
+                )
+            )
 
     if path(f"{spec.config_dir}/.staged").kind != "absent":
         result.clean_staging = True
+        result.note("an interrupted run left staged files")
 
     marker = path(f"{spec.install_dir}/.payload-sha256")
     expected_marker = sha256_hex(f"{spec.install.payload_sha256}\n".encode())
@@ -390,10 +405,12 @@ def plan(spec: ServiceSpec, state: ServiceState) -> Plan:
                 effect: Effect = managed.effect
                 if effect == "reload" and not spec.reloadable:
                     effect = "restart"
-                label = "a secret file" if managed.secret else managed.path
-                result.needs(effect, f"{label} differs")
+                result.needs(effect, f"{managed.path} differs")
+            else:
+                result.note(f"{managed.path} differs")
         elif (found.mode, found.owner, found.group) != (managed.mode, managed.owner, name):
             result.attributes.append(managed)
+            result.note(f"{managed.path} is {found.mode} {found.owner}:{found.group}")
 
     wanted_paths = {f.path for f in spec.files}
     pruned_dirs = [d.path for d in spec.all_dirs() if d.prune]
@@ -412,8 +429,10 @@ def plan(spec: ServiceSpec, state: ServiceState) -> Plan:
 
     if state.unit.get("UnitFileState") != "enabled":
         result.enable = True
+        result.note(f"unit is {state.unit.get('UnitFileState') or 'not installed'}")
     if state.unit.get("ActiveState") != "active":
         result.start = True
+        result.note(f"service is {state.unit.get('ActiveState') or 'not installed'}")
     return result
 
 
@@ -563,7 +582,7 @@ def binary_service(spec: ServiceSpec):
 
     name = spec.name
     q = shlex.quote
-    logger.info(f"{host.print_prefix}{name}: {'; '.join(todo.reasons) or 'converging'}")
+    logger.info(f"{host.print_prefix}{name}: {'; '.join(todo.reasons)}")
 
     if todo.create_group:
         yield f"getent group {name} >/dev/null || groupadd --system {name}"
