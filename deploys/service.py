@@ -588,6 +588,10 @@ def binary_service(spec: ServiceSpec):
         yield f"getent group {name} >/dev/null || groupadd --system {name}"
     if todo.user_command:
         yield todo.user_command
+        data_dir = spec.data_dir or f"/var/lib/{name}"
+        if todo.user_command.startswith("useradd"):
+            # Data kept by an uninstall belongs to the old user's number.
+            yield f"if [ -d {data_dir} ]; then chown -R {name}:{name} {data_dir}; fi"
     for directory in todo.dirs:
         yield (
             f"install -d -m {directory.mode} -o {directory.owner} -g {directory.group} "
@@ -679,3 +683,37 @@ def binary_service(spec: ServiceSpec):
         yield f"systemctl enable {name}.service"
     if staging:
         yield f"rm -rf {staged}"
+
+
+@operation(is_idempotent=True)
+def removed_service(service: str, remove_data: bool = False):
+    """Remove one component from a host: stop and disable its unit, delete the unit, the
+    install trees, the configuration and the user and group. Its data directory stays
+    unless ``remove_data`` is set.
+
+    + service: the component (unit, user and directory name)
+    + remove_data: also delete ``/var/lib/<name>``
+
+    **Example:**
+
+    .. code:: python
+
+        removed_service(name="Remove Loki", service="loki", remove_data=False)
+    """
+    name = service
+    data_dir = f"/var/lib/{name}"
+    paths = [f"/etc/systemd/system/{name}.service", f"/opt/{name}", f"/etc/{name}", data_dir]
+    state = host.get_fact(ServiceStateFact, service=name, paths=paths, pruned_dirs=[])
+    present = {p for p, found in state.paths.items() if found.kind != "absent"}
+    if not remove_data:
+        present.discard(data_dir)
+    if state.unit.get("LoadState") == "loaded":
+        yield f"systemctl disable --now {name}.service"
+    if f"/etc/systemd/system/{name}.service" in present:
+        yield f"rm -f /etc/systemd/system/{name}.service && systemctl daemon-reload"
+    for path in sorted(present - {f"/etc/systemd/system/{name}.service"}):
+        yield f"rm -rf {shlex.quote(path)}"
+    if state.user is not None:
+        yield f"userdel {name}"
+    if state.group_exists:
+        yield f"getent group {name} >/dev/null && groupdel {name} || true"
