@@ -4,12 +4,16 @@ checked here, on the controller, before anything is sent."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from deploys import alerting
 from deploys.artifacts import Artifact
 from deploys.components import BuildContext, Component, systemd_unit
+from deploys.dashboards import load_extra_dashboards, render_dashboards
 from deploys.errors import RenderError
 from deploys.service import ManagedDir, ManagedFile, Probe, ServiceSpec
 from deploys.settings import BOOLEAN, OPTIONAL_TEXT, PORT, SECRET, TEXT, VERSION, Key
@@ -39,6 +43,14 @@ KEYS = (
     Key("grafana_smtp_password", SECRET, None, "[smtp] password (secret).", secret=True),
     Key("grafana_smtp_from_address", OPTIONAL_TEXT, None, "[smtp] from_address."),
     Key("grafana_smtp_from_name", TEXT, "GatewayZ Observability", "[smtp] from_name."),
+    Key(
+        "grafana_extra_dashboards_dir",
+        OPTIONAL_TEXT,
+        None,
+        "Controller folder of your own dashboard JSON files; subfolders become Grafana "
+        "folders. Provisioned beside the stack's dashboards.",
+    ),
+    *alerting.KEYS,
 )
 
 DATASOURCE_UIDS = {
@@ -57,6 +69,14 @@ def _datasource_urls(ctx: BuildContext) -> dict[str, str | None]:
         "loki": topology.first_url("loki", "loki_http_port", here),
         "tempo": topology.first_url("tempo", "tempo_http_port", here),
     }
+
+
+def slug(folder: str) -> str:
+    """Host directory name of a dashboard folder: ``Model Performance`` -> ``model-performance``;
+    dashboards outside any folder (``.``) go to ``general``."""
+    if folder in (".", ""):
+        return "general"
+    return re.sub(r"[^a-z0-9]+", "-", folder.lower()).strip("-")
 
 
 def check_datasources(text: bytes, path: str) -> None:
@@ -101,12 +121,45 @@ def build(ctx: BuildContext) -> ServiceSpec:
             effect="restart",
         ),
         ManagedFile(datasources_path, datasources, effect="restart"),
+    ]
+    dashboards = render_dashboards()
+    if data["grafana_extra_dashboards_dir"]:
+        extra = load_extra_dashboards(Path(data["grafana_extra_dashboards_dir"]))
+        clash = sorted(set(extra) & set(dashboards))
+        if clash:
+            raise RenderError(f"grafana_extra_dashboards_dir: {clash[0]} is a stack dashboard")
+        dashboards.update(extra)
+    # One directory per folder, named by a slug: folder titles have spaces, host paths do
+    # not. Each folder gets a provider that carries its title.
+    folders = {slug(str(Path(path).parent)): str(Path(path).parent) for path in dashboards}
+    # Grafana re-reads dashboards from disk on its own; no restart for them.
+    files += [
+        ManagedFile(
+            f"{DASHBOARDS}/{slug(str(Path(path).parent))}/{Path(path).name}",
+            content,
+            effect="none",
+        )
+        for path, content in sorted(dashboards.items())
+    ]
+    files += [
+        ManagedFile(f"{PROVISIONING}/alerting/{name}", content, effect="restart")
+        for name, content in sorted(alerting.render_alerting(data).items())
+    ]
+
+    files.append(
         ManagedFile(
             f"{PROVISIONING}/dashboards/gatewayz.yaml",
-            ctx.render("grafana/provisioning/dashboards/gatewayz.yaml.j2", path=DASHBOARDS),
+            ctx.render(
+                "grafana/provisioning/dashboards/gatewayz.yaml.j2",
+                providers=[
+                    (directory, "" if title == "." else title, f"{DASHBOARDS}/{directory}")
+                    for directory, title in sorted(folders.items())
+                ],
+            ),
             effect="restart",
-        ),
-    ]
+        )
+    )
+
     for secret in ("admin_password", "smtp_password"):
         if f"grafana_{secret}" in secrets:
             # TODO: a changed admin password reaches only a new database; rotating it on a
@@ -145,6 +198,10 @@ def build(ctx: BuildContext) -> ServiceSpec:
             ManagedDir(PROVISIONING, "root", NAME, "750"),
             *provisioning_dirs,
             ManagedDir(DASHBOARDS, "root", NAME, "750", prune=True),
+            *(
+                ManagedDir(f"{DASHBOARDS}/{folder}", "root", NAME, "750", prune=True)
+                for folder in sorted(folders)
+            ),
             ManagedDir(SECRETS_DIR, "root", NAME, "750", prune=True),
         ),
         ready=Probe(data["grafana_port"], "/api/health", expect='"database": ?"ok"'),
