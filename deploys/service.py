@@ -436,6 +436,15 @@ def plan(spec: ServiceSpec, state: ServiceState) -> Plan:
     return result
 
 
+def summary(todo: Plan, most: int = 4) -> str:
+    """The plan's reasons on one line: a first install says so, a long list is cut."""
+    if todo.user_command and todo.user_command.startswith("useradd") and todo.install:
+        return f"not installed yet: installing ({len(todo.reasons)} differences)"
+    shown = todo.reasons[:most]
+    more = len(todo.reasons) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more" if more else "")
+
+
 # -- commands ----------------------------------------------------------------------------
 
 
@@ -582,7 +591,7 @@ def binary_service(spec: ServiceSpec):
 
     name = spec.name
     q = shlex.quote
-    logger.info(f"{host.print_prefix}{name}: {'; '.join(todo.reasons)}")
+    logger.info(f"{host.print_prefix}{name}: {summary(todo)}")
 
     if todo.create_group:
         yield f"getent group {name} >/dev/null || groupadd --system {name}"

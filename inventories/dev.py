@@ -11,9 +11,10 @@ _sandbox = (
         "ssh_port": 2222,
         "ssh_user": "deploy",
         "ssh_key": ".molecule/sandbox/id_ed25519",
-        # The sandbox is re-created with a new host key each time.
-        "ssh_known_hosts_file": "/dev/null",
-        "ssh_strict_host_key_checking": "no",
+        # Written by the harness from the sandbox's own host keys, which change each time
+        # the sandbox is re-created.
+        "ssh_known_hosts_file": ".molecule/sandbox/known_hosts",
+        "ssh_strict_host_key_checking": "yes",
         "_sudo": True,
     },
 )

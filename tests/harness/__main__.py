@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
+from pathlib import Path
 
 import docker
 import docker.errors
@@ -23,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more to stderr")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="list the scenarios")
+    urls = commands.add_parser("urls", help="print the URLs of a created scenario's services")
+    urls.add_argument("scenario")
 
     for name in ("test", *STAGES):
         help_text = (
@@ -45,6 +49,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Container port -> what answers there, for `urls`.
+SERVICES = {
+    3000: "Grafana",
+    9090: "Prometheus",
+    9009: "Mimir",
+    3100: "Loki",
+    3200: "Tempo",
+    4318: "Tempo OTLP/HTTP",
+    4317: "Tempo OTLP/gRPC",
+    9121: "redis_exporter",
+    8000: "sample backend",
+}
+
+
+def print_urls(root: Path, scenario: str) -> int:
+    state_path = root / ".molecule" / scenario / "state.json"
+    if not state_path.exists():
+        print(f"harness: {scenario} has not been created", file=sys.stderr)
+        return 1
+    state = json.loads(state_path.read_text())
+    for host, details in state["hosts"].items():
+        published = {int(k): v for k, v in details["published_ports"].items()}
+        print(f"{host}:")
+        for port, label in SERVICES.items():
+            if port in published:
+                scheme = "grpc" if port == 4317 else "http"
+                print(f"  {label:<16} {scheme}://127.0.0.1:{published[port]}")
+        if 22 in published:
+            print(f"  {'ssh':<16} ssh -p {published[22]} deploy@127.0.0.1")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     level = {0: logging.WARNING, 1: logging.INFO}.get(arguments.verbose, logging.DEBUG)
@@ -56,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in list_scenarios(REPOSITORY_ROOT):
             print(name)
         return 0
+
+    if arguments.command == "urls":
+        return print_urls(REPOSITORY_ROOT, arguments.scenario)
 
     try:
         scenario = load_scenario(REPOSITORY_ROOT, arguments.scenario)
