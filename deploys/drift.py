@@ -10,6 +10,7 @@ failed), so it can run from cron or CI.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -29,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     inventory = str(Path(args[0]).resolve())
     pyinfra = str(Path(sys.executable).with_name("pyinfra"))
     command = [pyinfra, "--dry", "--json", inventory, "deploys/stack.py", *args[1:]]
-    run = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
+    environment = {**os.environ, "GATEWAYZ_REASONS": "all"}
+    run = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, env=environment)
     try:
         plan = json.loads(run.stdout)["plan"]
     except (ValueError, KeyError, TypeError):

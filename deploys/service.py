@@ -22,6 +22,7 @@ Host layout for a component ``C`` at version ``V``::
 from __future__ import annotations
 
 import hashlib
+import os
 import shlex
 import uuid
 from dataclasses import dataclass, field
@@ -437,7 +438,10 @@ def plan(spec: ServiceSpec, state: ServiceState) -> Plan:
 
 
 def summary(todo: Plan, most: int = 4) -> str:
-    """The plan's reasons on one line: a first install says so, a long list is cut."""
+    """The plan's reasons on one line: a first install says so, a long list is cut unless
+    GATEWAYZ_REASONS=all (obs-drift sets it)."""
+    if os.environ.get("GATEWAYZ_REASONS") == "all":
+        return "; ".join(todo.reasons)
     if todo.user_command and todo.user_command.startswith("useradd") and todo.install:
         return f"not installed yet: installing ({len(todo.reasons)} differences)"
     shown = todo.reasons[:most]
