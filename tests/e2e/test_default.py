@@ -214,3 +214,28 @@ def test_no_service_restarted_when_the_deploy_ran_a_second_time(
                 pid = after_converge.get(name, {}).get(component.name, 0)
                 assert pid > 0, f"{component} had no main process on {name} after converge"
     assert after_idempotence == after_converge
+
+
+# Metrics the stand-ins for Mimir, Loki and Tempo do not produce (nor Tempo's generator,
+# which the stand-in does not run), and ALERTS, which exists only while an alert fires.
+NOT_PRODUCED_IN_TESTS = ("cortex_", "loki_", "tempo_", "traces_", "ALERTS")
+
+
+def test_every_metric_the_dashboards_and_rules_use_has_a_series_in_prometheus(
+    prometheus_api: str,
+) -> None:
+    from tests.unit.fixtures.metrics import metric_names_of_all, recording_rule_names, stack_promql
+
+    used = set().union(*metric_names_of_all(stack_promql()).values())
+    used -= recording_rule_names()
+    checked = sorted(name for name in used if not name.startswith(NOT_PRODUCED_IN_TESTS))
+
+    def missing_names() -> tuple[bool, str]:
+        status, body = http_get_from_controller(f"{prometheus_api}/api/v1/label/__name__/values")
+        present = set(json.loads(body)["data"]) if status == 200 else set()
+        missing = [name for name in checked if name not in present]
+        return not missing, f"{len(missing)} of {len(checked)} without a series: {missing}"
+
+    done, detail = poll(missing_names, FIRST_SCRAPE_TIMEOUT)
+    assert len(checked) > 40, f"suspiciously few metric names to check: {checked}"
+    assert done, detail

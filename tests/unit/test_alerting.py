@@ -21,6 +21,8 @@ from deploys.alerting import (
 from deploys.errors import DataError
 from deploys.settings import STRING_LIST
 from tests.unit.fixtures.metrics import (
+    alert_rules_of,
+    alerting_promql,
     allowed_metric_names,
     check_rules_parse,
     metric_names_of_all,
@@ -28,7 +30,6 @@ from tests.unit.fixtures.metrics import (
 )
 
 DATASOURCE_UIDS = {"grafana_prometheus", "grafana_mimir", "grafana_loki", "grafana_tempo"}
-PROMQL_DATASOURCES = {"grafana_prometheus", "grafana_mimir"}
 
 # Section 6: group -> (folder, its rules' category or component values).
 EXPECTED_GROUPS = {
@@ -74,26 +75,6 @@ POLICY_KEYS = {
 @pytest.fixture(scope="module")
 def files() -> dict[str, Any]:
     return {name: yaml.safe_load(content) for name, content in render_alerting({}).items()}
-
-
-def rules_of(files: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        rule
-        for document in files.values()
-        for group in document.get("groups", [])
-        for rule in group["rules"]
-    ]
-
-
-def promql_of(files: dict[str, Any]) -> list[str]:
-    return sorted(
-        {
-            query["model"]["expr"]
-            for rule in rules_of(files)
-            for query in rule["data"]
-            if query["datasourceUid"] in PROMQL_DATASOURCES
-        }
-    )
 
 
 def test_alerting_renders_rules_contact_points_and_policies(files):
@@ -153,7 +134,7 @@ def test_every_rule_has_a_severity_and_a_category_or_a_component(files):
         "model",
         "backend",
     }
-    for rule in rules_of(files):
+    for rule in alert_rules_of(files):
         labels = rule["labels"]
         assert labels["severity"] in {"critical", "warning"}, rule["uid"]
         assert (labels.get("category") in categories) != (
@@ -162,7 +143,7 @@ def test_every_rule_has_a_severity_and_a_category_or_a_component(files):
 
 
 def test_rule_uids_are_unique_across_all_files_and_valid_for_grafana(files):
-    uids = [rule["uid"] for rule in rules_of(files)]
+    uids = [rule["uid"] for rule in alert_rules_of(files)]
     assert len(uids) == len(set(uids))
     assert all(len(uid) <= 40 and uid.replace("-", "").isalnum() for uid in uids)
 
@@ -177,7 +158,7 @@ def test_rule_titles_are_unique_within_each_folder(files):
 
 
 def test_every_datasource_uid_is_one_of_the_four_or_grafanas_expressions(files):
-    for rule in rules_of(files):
+    for rule in alert_rules_of(files):
         for query in rule["data"]:
             assert query["datasourceUid"] in DATASOURCE_UIDS | {"__expr__"}, rule["uid"]
             if query["datasourceUid"] == "__expr__":
@@ -185,7 +166,7 @@ def test_every_datasource_uid_is_one_of_the_four_or_grafanas_expressions(files):
 
 
 def test_thresholds_and_pending_periods_follow_the_spec(files):
-    rules = {rule["uid"]: rule for rule in rules_of(files)}
+    rules = {rule["uid"]: rule for rule in alert_rules_of(files)}
 
     def threshold(uid: str) -> tuple[str, list[float]]:
         evaluator = rules[uid]["data"][-1]["model"]["conditions"][0]["evaluator"]
@@ -201,14 +182,14 @@ def test_thresholds_and_pending_periods_follow_the_spec(files):
 
 
 def test_down_rules_fire_when_their_target_reports_nothing(files):
-    rules = {rule["uid"]: rule for rule in rules_of(files)}
+    rules = {rule["uid"]: rule for rule in alert_rules_of(files)}
     assert rules["gatewayz-backend-down"]["noDataState"] == "Alerting"
     assert rules["gatewayz-redis-down"]["noDataState"] == "Alerting"
     assert rules["gatewayz-latency-p95-critical"]["noDataState"] == "OK"
 
 
 def test_every_alert_rule_promql_expression_is_accepted_by_promtool(files, tmp_path):
-    exprs = promql_of(files)
+    exprs = alerting_promql(files)
     assert len(exprs) > 20
     check_rules_parse(exprs, tmp_path)
 
@@ -217,7 +198,7 @@ def test_alert_rules_query_only_metrics_of_the_contract_or_the_components(files)
     allowed = allowed_metric_names()
     unknown = {
         e: sorted(n - allowed)
-        for e, n in metric_names_of_all(promql_of(files)).items()
+        for e, n in metric_names_of_all(alerting_promql(files)).items()
         if n - allowed
     }
     assert unknown == {}
@@ -411,5 +392,5 @@ def test_every_route_is_reached_by_the_alerts_it_names(alertmanager_config, inde
 
 
 def test_every_rule_is_caught_by_a_route_below_the_root(files):
-    for rule in rules_of(files):
+    for rule in alert_rules_of(files):
         assert first_matching_route(rule["labels"]) is not None, rule["uid"]

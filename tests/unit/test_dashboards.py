@@ -13,7 +13,9 @@ from deploys.errors import DataError
 from tests.unit.fixtures.metrics import (
     allowed_metric_names,
     check_rules_parse,
+    dashboard_promql,
     metric_names_of_all,
+    panels_of,
     rule_files,
 )
 
@@ -39,26 +41,6 @@ EXPECTED_TITLES = {
 @pytest.fixture(scope="module")
 def dashboards() -> dict[str, dict[str, Any]]:
     return {path: json.loads(content) for path, content in render_dashboards().items()}
-
-
-def panels_of(document: dict[str, Any]) -> list[dict[str, Any]]:
-    found = []
-    for panel in document["panels"]:
-        found.append(panel)
-        found.extend(panel.get("panels", []))
-    return found
-
-
-def promql_of(dashboards: dict[str, dict[str, Any]]) -> list[str]:
-    return sorted(
-        {
-            target["expr"]
-            for document in dashboards.values()
-            for panel in panels_of(document)
-            for target in panel.get("targets", [])
-            if target.get("datasource", {}).get("type") == "prometheus"
-        }
-    )
 
 
 def test_there_are_exactly_the_seven_folders_of_the_spec(dashboards):
@@ -139,7 +121,7 @@ def test_every_panel_with_queries_names_its_datasource(dashboards):
 
 
 def test_every_dashboard_promql_expression_is_accepted_by_promtool(dashboards, tmp_path):
-    exprs = promql_of(dashboards)
+    exprs = dashboard_promql(dashboards)
     assert len(exprs) > 50
     check_rules_parse(exprs, tmp_path)
 
@@ -148,7 +130,7 @@ def test_dashboards_query_only_metrics_of_the_contract_or_the_components(dashboa
     allowed = allowed_metric_names()
     unknown = {
         expr: sorted(names - allowed)
-        for expr, names in metric_names_of_all(promql_of(dashboards)).items()
+        for expr, names in metric_names_of_all(dashboard_promql(dashboards)).items()
         if names - allowed
     }
     assert unknown == {}
@@ -176,7 +158,7 @@ def test_prometheus_rule_templates_pass_promtool_and_use_only_known_metrics(tmp_
 
 
 def test_remote_write_panels_filter_on_the_remote_write_queue_name(dashboards):
-    remote = [e for e in promql_of(dashboards) if "prometheus_remote_storage_" in e]
+    remote = [e for e in dashboard_promql(dashboards) if "prometheus_remote_storage_" in e]
     assert remote and all('remote_name="mimir-remote-write"' in e for e in remote)
 
 
