@@ -657,8 +657,8 @@ def render_alerting(data: dict[str, Any]) -> dict[str, bytes]:
 
     + data: the host's data; reads the keys in :data:`KEYS`
 
-    Rule groups named in ``alert_rule_groups_disabled`` are left out (Grafana then deletes
-    them, since they are no longer provisioned).
+    Rule groups named in ``alert_rule_groups_disabled`` are left out, and their rules are
+    listed under ``deleteRules``: Grafana deletes a provisioned rule only when told to.
 
     Example: ``render_alerting(data={"alert_email_ops": ["ops@example.org"]})``
     """
@@ -698,8 +698,18 @@ def render_alerting(data: dict[str, Any]) -> dict[str, bytes]:
             "routes": [_policy(route) for route in ROUTES],
         }
     ]
+    enabled = {group.name for group in _enabled_groups(data)}
+    deleted = [
+        {"orgId": ORG_ID, "uid": rule.uid}
+        for group in GROUPS
+        if group.name not in enabled
+        for rule in group.rules
+    ]
+    rules_document: dict[str, Any] = {"apiVersion": 1, "groups": groups}
+    if deleted:
+        rules_document["deleteRules"] = deleted
     return {
-        "rules.yaml": _dump({"apiVersion": 1, "groups": groups}),
+        "rules.yaml": _dump(rules_document),
         "contact-points.yaml": _dump({"apiVersion": 1, "contactPoints": contact_points}),
         "policies.yaml": _dump({"apiVersion": 1, "policies": policies}),
     }

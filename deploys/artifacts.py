@@ -322,6 +322,7 @@ def parse_checksums(text: str, filename: str) -> str | None:
     for bits in lines:
         if len(bits) >= 2 and bits[-1].lstrip("*").split("/")[-1] == filename:
             return bits[0].lower()
-    if len(lines) == 1 and len(lines[0][0]) == 64:
+    # A bare digest: one line, one word (a line that names another file is no match).
+    if len(lines) == 1 and len(lines[0]) == 1 and len(lines[0][0]) == 64:
         return lines[0][0].lower()
     return None

@@ -394,3 +394,14 @@ def test_every_route_is_reached_by_the_alerts_it_names(alertmanager_config, inde
 def test_every_rule_is_caught_by_a_route_below_the_root(files):
     for rule in alert_rules_of(files):
         assert first_matching_route(rule["labels"]) is not None, rule["uid"]
+
+
+def test_a_disabled_rule_group_is_left_out_and_its_rules_are_deleted_from_grafana():
+    document = yaml.safe_load(
+        render_alerting({"alert_rule_groups_disabled": ["redis_alerts"]})["rules.yaml"]
+    )
+    assert "redis_alerts" not in {group["name"] for group in document["groups"]}
+    redis = next(group for group in GROUPS if group.name == "redis_alerts")
+    assert {entry["uid"] for entry in document["deleteRules"]} == {r.uid for r in redis.rules}
+    everything = yaml.safe_load(render_alerting({})["rules.yaml"])
+    assert "deleteRules" not in everything
