@@ -15,7 +15,7 @@ from typing import Any
 
 from deploys.artifacts import Artifact
 from deploys.render import render
-from deploys.service import Install, ServiceSpec
+from deploys.service import Install, ManagedFile, Probe, ServiceSpec
 from deploys.settings import Key
 from deploys.topology import Topology
 
@@ -70,4 +70,38 @@ def systemd_unit(
         read_write_paths=sorted(set(read_write_paths)),
         reload_signal=reload_signal,
         environment=sorted((environment or {}).items()),
+    )
+
+
+def single_binary_service(
+    ctx: BuildContext,
+    name: str,
+    description: str,
+    documentation: str,
+    config: bytes,
+    check_flags: str,
+    ready_port: int,
+) -> ServiceSpec:
+    """The shape Loki, Mimir and Tempo share: one binary ``/opt/<name>/current/<name>``
+    run with ``-config.file=/etc/<name>/<name>.yaml``, the config checked by the new binary
+    with ``check_flags`` before it goes live, data in ``/var/lib/<name>``, ready when
+    ``/ready`` answers. None of them reloads: a config change restarts."""
+    config_path = f"/etc/{name}/{name}.yaml"
+    data_dir = f"/var/lib/{name}"
+    unit = systemd_unit(
+        name,
+        description,
+        [f"/opt/{name}/current/{name}", f"-config.file={config_path}"],
+        read_write_paths=[data_dir],
+        documentation=documentation,
+    )
+    check = f"{{install}}/{name} -config.file={{path}} {check_flags}"
+    return ServiceSpec(
+        name=name,
+        install=ctx.install,
+        unit=unit,
+        files=(ManagedFile(config_path, config, check=check),),
+        ready=Probe(ready_port, "/ready"),
+        ready_timeout=180,
+        data_dir=data_dir,
     )

@@ -4,12 +4,11 @@ application's logs. Retention is applied by the compactor. No reload."""
 from __future__ import annotations
 
 from deploys.artifacts import Artifact
-from deploys.components import BuildContext, Component, systemd_unit
-from deploys.service import ManagedFile, Probe, ServiceSpec
+from deploys.components import BuildContext, Component, single_binary_service
+from deploys.service import ServiceSpec
 from deploys.settings import DATE, DURATION, PORT, POSITIVE, VERSION, Key
 
 NAME = "loki"
-CONFIG = "/etc/loki/loki.yaml"
 DATA = "/var/lib/loki"
 
 KEYS = (
@@ -46,23 +45,14 @@ GRPC_MESSAGE_SIZE = 16 * 1024 * 1024
 
 def build(ctx: BuildContext) -> ServiceSpec:
     config = ctx.render("loki/loki.yaml.j2", data_dir=DATA, grpc_message_size=GRPC_MESSAGE_SIZE)
-    unit = systemd_unit(
+    return single_binary_service(
+        ctx,
         NAME,
         "Grafana Loki: log storage",
-        ["/opt/loki/current/loki", f"-config.file={CONFIG}"],
-        read_write_paths=[DATA],
-        documentation="https://grafana.com/docs/loki/latest/",
-    )
-    return ServiceSpec(
-        name=NAME,
-        install=ctx.install,
-        unit=unit,
-        files=(
-            ManagedFile(CONFIG, config, check="{install}/loki -config.file={path} -verify-config"),
-        ),
-        ready=Probe(ctx.data["loki_http_port"], "/ready"),
-        ready_timeout=180,
-        data_dir=DATA,
+        "https://grafana.com/docs/loki/latest/",
+        config,
+        check_flags="-verify-config",
+        ready_port=ctx.data["loki_http_port"],
     )
 
 

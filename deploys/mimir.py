@@ -5,12 +5,11 @@ change restarts it."""
 from __future__ import annotations
 
 from deploys.artifacts import Artifact
-from deploys.components import BuildContext, Component, systemd_unit
-from deploys.service import ManagedFile, Probe, ServiceSpec
+from deploys.components import BuildContext, Component, single_binary_service
+from deploys.service import ServiceSpec
 from deploys.settings import DURATION, PORT, POSITIVE, VERSION, Key
 
 NAME = "mimir"
-CONFIG = "/etc/mimir/mimir.yaml"
 DATA = "/var/lib/mimir"
 
 KEYS = (
@@ -46,21 +45,15 @@ def build(ctx: BuildContext) -> ServiceSpec:
         join_members=members if clustered else [],
         replication_factor=min(3, len(nodes)) if clustered else 1,
     )
-    unit = systemd_unit(
+    return single_binary_service(
+        ctx,
         NAME,
         "Grafana Mimir: long-term metrics storage",
-        ["/opt/mimir/current/mimir", f"-config.file={CONFIG}"],
-        read_write_paths=[DATA],
-        documentation="https://grafana.com/docs/mimir/latest/",
-    )
-    return ServiceSpec(
-        name=NAME,
-        install=ctx.install,
-        unit=unit,
-        files=(ManagedFile(CONFIG, config, check="{install}/mimir -config.file={path} -modules"),),
-        ready=Probe(ctx.data["mimir_http_port"], "/ready"),
-        ready_timeout=180,
-        data_dir=DATA,
+        "https://grafana.com/docs/mimir/latest/",
+        config,
+        # A strict parse and validation that opens no port.
+        check_flags="-modules",
+        ready_port=ctx.data["mimir_http_port"],
     )
 
 

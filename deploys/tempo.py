@@ -4,12 +4,11 @@ generator that turns spans into span metrics and service graphs in Mimir. No rel
 from __future__ import annotations
 
 from deploys.artifacts import Artifact
-from deploys.components import BuildContext, Component, systemd_unit
-from deploys.service import ManagedFile, Probe, ServiceSpec
+from deploys.components import BuildContext, Component, single_binary_service
+from deploys.service import ServiceSpec
 from deploys.settings import DURATION, NUMBER_LIST, PORT, STRING_LIST, VERSION, Key
 
 NAME = "tempo"
-CONFIG = "/etc/tempo/tempo.yaml"
 DATA = "/var/lib/tempo"
 
 KEYS = (
@@ -48,25 +47,15 @@ def build(ctx: BuildContext) -> ServiceSpec:
     here = ctx.host_name
     remote_write = ctx.topology.first_url("mimir", "mimir_http_port", here, "/api/v1/push")
     config = ctx.render("tempo/tempo.yaml.j2", data_dir=DATA, remote_write_url=remote_write)
-    unit = systemd_unit(
+    return single_binary_service(
+        ctx,
         NAME,
         "Grafana Tempo: traces and span metrics",
-        ["/opt/tempo/current/tempo", f"-config.file={CONFIG}"],
-        read_write_paths=[DATA],
-        documentation="https://grafana.com/docs/tempo/latest/",
-    )
-    return ServiceSpec(
-        name=NAME,
-        install=ctx.install,
-        unit=unit,
-        files=(
-            ManagedFile(
-                CONFIG, config, check="{install}/tempo -config.file={path} -config.verify=true"
-            ),
-        ),
-        ready=Probe(ctx.data["tempo_http_port"], "/ready"),
-        ready_timeout=180,
-        data_dir=DATA,
+        "https://grafana.com/docs/tempo/latest/",
+        config,
+        # `=true` is needed: the bare flag is not read as a boolean by Tempo.
+        check_flags="-config.verify=true",
+        ready_port=ctx.data["tempo_http_port"],
     )
 
 
