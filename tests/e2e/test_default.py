@@ -239,3 +239,13 @@ def test_every_metric_the_dashboards_and_rules_use_has_a_series_in_prometheus(
     done, detail = poll(missing_names, FIRST_SCRAPE_TIMEOUT)
     assert len(checked) > 40, f"suspiciously few metric names to check: {checked}"
     assert done, detail
+
+
+def test_the_second_run_left_every_managed_file_untouched(harness_state: dict[str, Any]) -> None:
+    """Owner, mode, mtime, size and content of every file and directory the deploys manage
+    (configs, dashboards, provisioning, units, install trees) were the same after the
+    idempotence run as before it, as recorded by the harness."""
+    for host, files in harness_state["managed_files"].items():
+        # The Grafana tree alone holds more than twenty managed files.
+        assert files["count"] > 100, f"{host}: only {files['count']} entries were compared"
+        assert files["changed"] == [], f"{host}: the second run touched {files['changed']}"

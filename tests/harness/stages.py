@@ -249,10 +249,23 @@ def idempotence(context: Context) -> str:
     if before is None:
         raise HarnessError("no MainPIDs recorded after converge; run the converge stage first")
 
+    files_before = _snapshot_managed_files(context, state)
     result = _converge_once(context, "idempotence")
     after = _record_main_pids(context, state)
+    files_after = _snapshot_managed_files(context, state)
     state = context.load_state()
     state["main_pids"]["idempotence"] = after
+    state["managed_files"] = {
+        host: {
+            "count": len(files),
+            "changed": sorted(
+                path
+                for path in set(files) | set(files_after[host])
+                if files.get(path) != files_after[host].get(path)
+            ),
+        }
+        for host, files in files_before.items()
+    }
     context.save_state(state)
 
     problems: list[str] = []
@@ -264,6 +277,9 @@ def idempotence(context: Context) -> str:
             now = after.get(host, {}).get(unit)
             if now != pid:
                 problems.append(f"{unit} on {host} restarted (MainPID {pid} -> {now})")
+    for host, files in state["managed_files"].items():
+        if files["changed"]:
+            problems.append(f"on {host} the second run touched {', '.join(files['changed'])}")
     if problems:
         raise HarnessError("not idempotent: " + "; ".join(problems))
     return "0 operations changed, no service restarted"
@@ -304,6 +320,32 @@ def _failed_units(context: Context, state: dict[str, Any]) -> list[tuple[Contain
         if units:
             failed.append((container, units))
     return failed
+
+
+# Everything the deploys manage on a host; a second run must leave each entry as it was.
+SNAPSHOT_COMMAND = (
+    "for c in " + " ".join(MANAGED_UNITS) + "; do "
+    "for p in /etc/systemd/system/$c.service /etc/$c /opt/$c; do "
+    "[ -e $p ] && find $p -printf '%p %y %m %u %g %T@ %s\\n'; done; "
+    "[ -d /var/lib/$c ] && find /var/lib/$c -maxdepth 0 -printf '%p %y %m %u %g\\n'; "
+    "[ -d /etc/$c ] && find /etc/$c -type f -exec sha256sum {} +; done; true"
+)
+
+
+def _snapshot_managed_files(context: Context, state: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Per host: path -> type, mode, owner, group, mtime, size (and sha256 for configs)."""
+    snapshots: dict[str, dict[str, str]] = {}
+    for name, host in state["hosts"].items():
+        _, output = containers.run(context.container(host["container"]), SNAPSHOT_COMMAND)
+        entries: dict[str, str] = {}
+        for line in output.splitlines():
+            first, _, rest = line.partition(" ")
+            if len(first) == 64 and rest.startswith(" /"):  # a sha256sum line
+                entries[rest.strip() + "#sha256"] = first
+            elif first.startswith("/"):
+                entries[first] = rest
+        snapshots[name] = entries
+    return snapshots
 
 
 def _record_main_pids(context: Context, state: dict[str, Any]) -> dict[str, dict[str, int]]:
