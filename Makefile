@@ -29,6 +29,7 @@ ifeq ($(ARTIFACTS),test)
 	@echo "demo: using the offline TEST artifacts: real Prometheus and redis_exporter," \
 	      "stand-ins for Grafana, Loki, Tempo and Mimir"
 else
+	$(BIN)/obs-lock check
 	rm -f $(SANDBOX_DATA)
 endif
 	$(BIN)/python -m tests.harness create sandbox

@@ -5,6 +5,8 @@
                                                                 upstream checksum files
     obs-lock fetch [--cache DIR]                                download every locked
                                                                 artifact and verify it
+    obs-lock check                                              exit 1 if an entry has
+                                                                no sha256
 
 The checksum files follow each project's own convention (``sha256sums.txt``,
 ``SHA256SUMS``, per-asset ``-sha-256`` and ``.sha256`` files); ``--mirror`` reads them, and
@@ -109,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     add_command.add_argument("--arch", action="append", default=None)
     refresh_command = commands.add_parser("refresh", help="fill in sha256 from upstream")
     refresh_command.add_argument("only", nargs="*", metavar="COMPONENT[@VERSION]")
+    commands.add_parser("check", help="exit 1 when any entry lacks its sha256")
     fetch_command = commands.add_parser("fetch", help="download and verify every artifact")
     fetch_command.add_argument("--cache", type=Path, default=Path(".cache/artifacts"))
     args = parser.parse_args(argv)
@@ -122,6 +125,23 @@ def main(argv: list[str] | None = None) -> int:
                 f"{args.lock}: added {args.component} {args.version}; now run `obs-lock "
                 f"refresh {args.component}@{args.version}`"
             )
+        elif args.command == "check":
+            missing = [
+                f"{component} {version} {platform}"
+                for component, versions in sorted(lock.items())
+                for version, platforms in versions.items()
+                for platform, entry in platforms.items()
+                if not entry.get("sha256")
+            ]
+            if missing:
+                print(
+                    f"{args.lock}: {len(missing)} entries have no sha256 ({', '.join(missing)}); "
+                    f"run `obs-lock refresh` (make lock) where the upstream release pages can "
+                    f"be reached, or use `make demo ARTIFACTS=test`",
+                    file=sys.stderr,
+                )
+                return 1
+            print(f"{args.lock}: every entry has its sha256")
         elif args.command == "refresh":
             changed = refresh(lock, args.only, args.mirror)
             write(args.lock, lock)
