@@ -249,3 +249,23 @@ def finish(builder: dashboard.Dashboard) -> dict[str, Any]:
                 target["datasource"] = dict(panel["datasource"])
     document.pop("id", None)
     return document
+
+
+def hit_ratio(hits: str, misses: str, by: str) -> str:
+    """PromQL for the share of lookups that hit, per ``by`` label, from two counters."""
+    return (
+        f"sum by ({by}) (rate({hits}[5m])) / (sum by ({by}) (rate({hits}[5m])) "
+        f"+ sum by ({by}) (rate({misses}[5m])))"
+    )
+
+
+def p95_latency_stat(width: int = 6) -> stat.Panel:
+    """The API's p95 request duration as one number: green under 2s, red from 5s."""
+    return single_stat(
+        "p95 latency",
+        "95th percentile request duration.",
+        "latency:p95:seconds",
+        unit="s",
+        steps=[(None, "green"), (2, "orange"), (5, "red")],
+        width=width,
+    )

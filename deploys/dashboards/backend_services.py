@@ -6,6 +6,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard
 
 from deploys.dashboards._panels import (
+    hit_ratio,
     new_dashboard,
     row,
     single_stat,
@@ -110,9 +111,7 @@ def backend_services() -> dashboard.Dashboard:
                 "Share of lookups that hit, per cache.",
                 [
                     (
-                        "sum by (cache_name) (rate(cache_hits_total[5m])) / (sum by (cache_name) "
-                        "(rate(cache_hits_total[5m])) + sum by (cache_name) "
-                        "(rate(cache_misses_total[5m])))",
+                        hit_ratio("cache_hits_total", "cache_misses_total", "cache_name"),
                         "{{cache_name}}",
                     )
                 ],
@@ -125,9 +124,9 @@ def backend_services() -> dashboard.Dashboard:
                 "Share of catalog lookups that hit, per gateway.",
                 [
                     (
-                        "sum by (gateway) (rate(catalog_cache_hits_total[5m])) / (sum by (gateway) "
-                        "(rate(catalog_cache_hits_total[5m])) + sum by (gateway) "
-                        "(rate(catalog_cache_misses_total[5m])))",
+                        hit_ratio(
+                            "catalog_cache_hits_total", "catalog_cache_misses_total", "gateway"
+                        ),
                         "{{gateway}}",
                     )
                 ],

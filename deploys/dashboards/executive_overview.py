@@ -7,6 +7,7 @@ from grafana_foundation_sdk.builders import dashboard
 from deploys.dashboards._panels import (
     alert_list,
     new_dashboard,
+    p95_latency_stat,
     row,
     single_stat,
     timeseries,
@@ -44,16 +45,7 @@ def executive_overview() -> dashboard.Dashboard:
                 width=4,
             )
         )
-        .with_panel(
-            single_stat(
-                "p95 latency",
-                "95th percentile request duration.",
-                "latency:p95:seconds",
-                unit="s",
-                steps=[(None, "green"), (2, "orange"), (5, "red")],
-                width=4,
-            )
-        )
+        .with_panel(p95_latency_stat(width=4))
         .with_panel(
             single_stat(
                 "p99 latency",

@@ -7,7 +7,9 @@ from grafana_foundation_sdk.builders import dashboard
 
 from deploys.dashboards._panels import (
     REMOTE_WRITE,
+    hit_ratio,
     new_dashboard,
+    p95_latency_stat,
     row,
     single_stat,
     timeseries,
@@ -50,15 +52,7 @@ def backend_telemetry() -> dashboard.Dashboard:
                 steps=[(None, "green"), (1, "orange"), (5, "red")],
             )
         )
-        .with_panel(
-            single_stat(
-                "p95 latency",
-                "95th percentile request duration.",
-                "latency:p95:seconds",
-                unit="s",
-                steps=[(None, "green"), (2, "orange"), (5, "red")],
-            )
-        )
+        .with_panel(p95_latency_stat())
         .with_panel(
             single_stat(
                 "In flight", "Requests being served right now.", "sum(fastapi_requests_in_progress)"
@@ -252,9 +246,7 @@ def redis_cache() -> dashboard.Dashboard:
                 "The API's own caches: share of lookups that hit.",
                 [
                     (
-                        "sum by (cache_name) (rate(cache_hits_total[5m])) / (sum by (cache_name) "
-                        "(rate(cache_hits_total[5m])) + sum by (cache_name) "
-                        "(rate(cache_misses_total[5m])))",
+                        hit_ratio("cache_hits_total", "cache_misses_total", "cache_name"),
                         "{{cache_name}}",
                     )
                 ],
@@ -267,9 +259,9 @@ def redis_cache() -> dashboard.Dashboard:
                 "Model catalog cache: share of lookups that hit.",
                 [
                     (
-                        "sum by (gateway) (rate(catalog_cache_hits_total[5m])) / (sum by (gateway) "
-                        "(rate(catalog_cache_hits_total[5m])) + sum by (gateway) "
-                        "(rate(catalog_cache_misses_total[5m])))",
+                        hit_ratio(
+                            "catalog_cache_hits_total", "catalog_cache_misses_total", "gateway"
+                        ),
                         "{{gateway}}",
                     )
                 ],
