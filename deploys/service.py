@@ -470,6 +470,26 @@ def _probe_script(spec: ServiceSpec, probe: Probe, since_var: str | None) -> str
         f"printf 'GET {probe.path} HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n' >&3 && "
         f"timeout 5 cat <&3) 2>/dev/null ); "
         f"if printf '%s' \"$r\" | head -n1 | grep -q ' 200 '{check}; then return 0; fi; "
+        # A process that exited after the restart will not become ready: give up at once
+        # instead of waiting out ready_timeout while systemd restarts it again and again.
+        f"case $(systemctl show -p SubState --value {spec.name}.service) in "
+        f"failed|auto-restart|dead) return 1;; esac; "
+        f"[ $SECONDS -ge $end ] && return 1; sleep 0.5; done; }}"
+    )
+
+
+def _settled_script(spec: ServiceSpec) -> str:
+    """Bash that waits until the service runs with the same MainPID for 5 s, for the check
+    after a rollback: the readiness endpoint belongs to the configuration that was just
+    rolled back (its port may be another program's), not to the one put back."""
+    unit = f"{spec.name}.service"
+    return (
+        f"settled() {{ local end=$((SECONDS+{spec.ready_timeout})) pid; while :; do "
+        f"case $(systemctl show -p SubState --value {unit}) in "
+        f"running) pid=$(systemctl show -p MainPID --value {unit}); sleep 5; "
+        f'[ "$(systemctl show -p SubState --value {unit})" = running ] && '
+        f'[ "$(systemctl show -p MainPID --value {unit})" = "$pid" ] && return 0;; '
+        f"failed|auto-restart) return 1;; esac; "
         f"[ $SECONDS -ge $end ] && return 1; sleep 0.5; done; }}"
     )
 
@@ -527,7 +547,9 @@ def _activation(spec: ServiceSpec, plan_: Plan) -> str:
         f"echo '{name}: not ready within {ready_timeout}s after {verb}; rolling back' >&2",
         f"journalctl -u {name}.service -n 20 --no-pager >&2 || true",
         f"cd {last_good}",
-        f"if [ ! -f .unit ] && [ ! -s .link ]; then echo '{name}: nothing to roll back to: "
+        # Backed-up files count too: a change of config alone has no .unit and no .link.
+        f'if [ ! -f .unit ] && [ ! -s .link ] && [ -z "$(find . -type f ! -name .absent '
+        f"! -name .unit ! -name .link)\" ]; then echo '{name}: nothing to roll back to: "
         f"this was its first install' >&2; exit 1; fi",
         f"find . -type f ! -name .absent ! -name .unit ! -name .link | while read -r f; do "
         f'cp -a "$f" "{spec.config_dir}/${{f#./}}"; done',
@@ -537,14 +559,13 @@ def _activation(spec: ServiceSpec, plan_: Plan) -> str:
         f"mv -Tf {spec.install_root}/current.new {spec.install_root}/current",
         "systemctl daemon-reload",
         f"systemctl restart {name}.service || true",
-        f"if probe; then echo '{name}: rolled back to the last good configuration and binary' >&2;"
+        f"if settled; then echo '{name}: rolled back to the last good configuration and binary' "
+        ">&2;"
         f" rm -f {spec.config_dir}/.pending;"
         f" else echo '{name}: rollback did not become ready either' >&2; fi",
         "exit 1",
     ]
-    if spec.ready:
-        rollback_probe = _probe_script(spec, spec.ready, None)
-        rollback.insert(3, rollback_probe)
+    rollback.insert(3, _settled_script(spec))
     lines.append("if ! probe; then set +e; " + "; ".join(rollback) + "; fi")
     lines.append(f"rm -f {spec.config_dir}/.pending; rm -rf {last_good}")
     return "\n".join(lines)

@@ -43,9 +43,7 @@ def converged(spec: ServiceSpec) -> ServiceState:
     """The facts a host reports once `spec` is fully applied."""
     paths: dict[str, PathState] = {}
     for directory in spec.all_dirs():
-        paths[directory.path] = PathState(
-            "dir", directory.mode, directory.owner, directory.group
-        )
+        paths[directory.path] = PathState("dir", directory.mode, directory.owner, directory.group)
     paths["/opt/demo/current"] = PathState("link", target="1.2.3")
     marker = sha256_hex(f"{spec.install.payload_sha256}\n".encode())
     paths["/opt/demo/1.2.3/.payload-sha256"] = PathState("file", "644", "root", "root", marker)
@@ -53,8 +51,7 @@ def converged(spec: ServiceSpec) -> ServiceState:
         paths[f"/opt/demo/1.2.3/{rel}"] = PathState("file", "755", "root", "root", sha)
     paths[spec.unit_path] = PathState("file", "644", "root", "root", sha256_hex(spec.unit))
     for managed in (*spec.files, spec.manifest()):
-        paths[managed.path] = PathState("file", managed.mode, managed.owner, "demo",
-                                        managed.sha256)
+        paths[managed.path] = PathState("file", managed.mode, managed.owner, "demo", managed.sha256)
     return ServiceState(
         user=("/var/lib/demo", "/usr/sbin/nologin"),
         group_exists=True,
@@ -227,5 +224,6 @@ def test_a_plan_is_not_changed_by_planning_twice(effect):
     state.paths[CONFIG.path].sha256 = "0" * 64
     first = plan(spec, copy.deepcopy(state))
     second = plan(spec, copy.deepcopy(state))
-    assert (first.action, first.reasons) == (second.action, second.reasons) == (effect,
-                                                                                  first.reasons)
+    assert (
+        (first.action, first.reasons) == (second.action, second.reasons) == (effect, first.reasons)
+    )
