@@ -89,7 +89,9 @@ def test_prometheus_remote_writes_to_the_mimir_host_and_mimir_receives_it(
         status, body = http_get_inside(hosts["obs-metrics"], "http://127.0.0.1:9090/metrics")
         match = re.search(
             r'prometheus_remote_storage_samples_total\{remote_name="mimir-remote-write",'
-            r'url="http://obs-store:9009/api/v1/push"\} (\S+)', body)
+            r'url="http://obs-store:9009/api/v1/push"\} (\S+)',
+            body,
+        )
         sent = float(match.group(1)) if match else 0.0
         return sent > 0, f"{sent} samples sent"
 
