@@ -364,9 +364,13 @@ def _record_main_pids(context: Context, state: dict[str, Any]) -> dict[str, dict
 
 def verify(context: Context) -> str:
     context.load_state()
-    tests = context.scenario.verifier_tests
+    # A glob such as tests/e2e/test_safety_*.py runs its files in name order.
+    tests = [
+        str(p.relative_to(context.root))
+        for p in sorted(context.root.glob(context.scenario.verifier_tests))
+    ]
     env = dict(os.environ, HARNESS_STATE=str(context.state_path.resolve()))
-    command = [sys.executable, "-m", "pytest", tests, "-m", "e2e", "-q", "-p", "no:cacheprovider"]
+    command = [sys.executable, "-m", "pytest", *tests, "-m", "e2e", "-q", "-p", "no:cacheprovider"]
     try:
         completed = subprocess.run(
             command,
@@ -379,8 +383,10 @@ def verify(context: Context) -> str:
     except subprocess.TimeoutExpired as error:
         raise HarnessError(f"pytest did not finish in {VERIFY_TIMEOUT:.0f} s") from error
     if completed.returncode != 0:
-        raise HarnessError(f"pytest {tests} exited {completed.returncode}")
-    return f"pytest {tests} passed"
+        raise HarnessError(
+            f"pytest {context.scenario.verifier_tests} exited {completed.returncode}"
+        )
+    return f"pytest {context.scenario.verifier_tests} passed"
 
 
 def destroy(context: Context) -> str:
