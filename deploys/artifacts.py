@@ -172,25 +172,46 @@ def cache_lock(cache_dir: Path) -> Iterator[None]:
 
 
 def ensure_cached(
-    url: str, sha256: str, cache_dir: Path, *, offline: bool, mirror: str | None
+    url: str,
+    sha256: str,
+    cache_dir: Path,
+    *,
+    offline: bool,
+    mirror: str | None,
+    subdir: str = "",
 ) -> Path:
-    """The verified archive in the cache, downloading it unless offline."""
-    path = cache_dir / Path(urllib.parse.urlsplit(url).path).name
+    """The verified archive in the cache, downloading it unless offline.
+
+    Downloads go to ``<cache>/<subdir>/<upstream file name>``: Mimir's and Loki's names
+    carry no version, so a flat folder could hold one release of each only. A file at
+    ``<cache>/<upstream file name>`` (a folder filled by hand for an air-gapped site) is used
+    when its sha256 matches.
+    """
+    filename = Path(urllib.parse.urlsplit(url).path).name
+    path = cache_dir / subdir / filename
+    flat = cache_dir / filename
+    for candidate in dict.fromkeys((path, flat)):
+        if candidate.exists() and cached_sha256(candidate) == sha256:
+            return candidate
     if path.exists():
-        found = cached_sha256(path)
-        if found == sha256:
-            return path
         if offline:
             raise ArtifactError(
-                f"{path}: sha256 {found} does not match the lock ({sha256}); the cached "
-                f"file is corrupt or was replaced, and offline mode forbids a fresh download"
+                f"{path}: sha256 {cached_sha256(path)} does not match the lock ({sha256}); the "
+                f"cached file is corrupt or was replaced, and offline mode forbids a fresh "
+                f"download"
             )
         path.unlink()
     if offline:
+        if flat.exists():
+            raise ArtifactError(
+                f"{flat}: sha256 {cached_sha256(flat)} does not match the lock ({sha256}); it "
+                f"is corrupt or another release, and offline mode forbids a download"
+            )
         raise ArtifactError(
             f"{path}: not in the cache and artifact_offline is set; put the file there or "
             f"allow downloads"
         )
+    path.parent.mkdir(parents=True, exist_ok=True)
     source = mirrored(url, mirror)
     fetch_url(source, path)
     found = file_sha256(path)
@@ -310,7 +331,14 @@ def prepare_install(
 ) -> Install:
     url, sha256 = lock_entry(lock, lock_name, artifact.component, version, arch)
     with cache_lock(cache_dir):
-        archive = ensure_cached(url, sha256, cache_dir, offline=offline, mirror=mirror)
+        archive = ensure_cached(
+            url,
+            sha256,
+            cache_dir,
+            offline=offline,
+            mirror=mirror,
+            subdir=f"{artifact.component}/{version}",
+        )
         return build_install(artifact, archive, version, arch, cache_dir, sha256)
 
 

@@ -155,7 +155,12 @@ def main(argv: list[str] | None = None) -> int:
                         arch = platform.removeprefix("linux-")
                         url, sha = lock_entry(lock, str(args.lock), component, version, arch)
                         path = ensure_cached(
-                            url, sha, args.cache, offline=False, mirror=args.mirror
+                            url,
+                            sha,
+                            args.cache,
+                            offline=False,
+                            mirror=args.mirror,
+                            subdir=f"{component}/{version}",
                         )
                         print(f"{path}: verified")
     except ArtifactError as error:

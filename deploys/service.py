@@ -191,6 +191,7 @@ class ServiceState:
     manifest: list[str]
     pending: str
     listed: dict[str, list[str]]
+    trees: dict[str, float] = field(default_factory=dict)
 
 
 _STAT_FUNCTION = r"""s() {
@@ -223,6 +224,10 @@ class ServiceStateFact(FactBase):
         lines.append(
             f"systemctl show -p ActiveState -p UnitFileState -p MainPID -p NeedDaemonReload "
             f"-p LoadState {q(name + '.service')} 2>/dev/null | sed 's/^/unit /'"
+        )
+        lines.append(
+            f"[ -d /opt/{name} ] && find /opt/{name} -mindepth 1 -maxdepth 1 -type d "
+            f"-printf 'tree %T@ %f\\n'"
         )
         config_dir = f"/etc/{name}"
         lines.append(
@@ -257,6 +262,9 @@ class ServiceStateFact(FactBase):
                 state.manifest.append(rest)
             elif word == "pending":
                 state.pending = rest.strip()
+            elif word == "tree":
+                stamp, _, tree = rest.partition(" ")
+                state.trees[tree] = float(stamp)
             elif word == "listed":
                 directory, _, path = rest.partition(" ")
                 state.listed.setdefault(directory, []).append(path)
@@ -305,6 +313,7 @@ class Plan:
     files: list[ManagedFile] = field(default_factory=list)
     attributes: list[ManagedFile] = field(default_factory=list)
     prune: list[str] = field(default_factory=list)
+    old_trees: list[str] = field(default_factory=list)
     enable: bool = False
     action: Effect = "none"
     start: bool = False
@@ -332,6 +341,7 @@ class Plan:
             or self.files
             or self.attributes
             or self.prune
+            or self.old_trees
             or self.enable
             or self.start
             or self.action != "none"
@@ -389,6 +399,21 @@ def plan(spec: ServiceSpec, state: ServiceState) -> Plan:
     if path(f"{spec.install_root}/current").target != spec.install.version:
         result.switch_link = True
         result.needs("restart", f"{spec.install_root}/current is not {spec.install.version}")
+
+    # Keep the wanted tree and one other -- the one `current` points at before a switch,
+    # else the newest -- for a manual rollback; remove the rest and any half-built tree.
+    current = path(f"{spec.install_root}/current").target
+    others = {t: stamp for t, stamp in state.trees.items() if t != spec.install.version}
+    if current in others:
+        kept = current
+    else:
+        kept = max(
+            (t for t in others if not t.startswith(".")), key=lambda t: others[t], default=""
+        )
+    for tree in sorted(others):
+        if tree != kept:
+            result.old_trees.append(f"{spec.install_root}/{tree}")
+            result.note(f"old install tree {spec.install_root}/{tree}")
 
     unit = path(spec.unit_path)
     if unit.sha256 != sha256_hex(spec.unit) or (unit.mode, unit.owner) != ("644", "root"):
@@ -502,7 +527,9 @@ def _activation(spec: ServiceSpec, plan_: Plan) -> str:
     staged = f"{spec.config_dir}/.staged"
     last_good = f"{spec.config_dir}/.last-good"
     live_files = [f.path for f in plan_.files]
-    lines = ["set -eu", f"rm -rf {last_good}", f"install -d -m 750 -o root -g {name} {last_good}"]
+    # .last-good was made empty by the operation before anything went live (secrets go
+    # first); what this script replaces is added to it.
+    lines = ["set -eu", f"install -d -m 750 -o root -g {name} {last_good}"]
 
     action = plan_.action
     if action == "none" and plan_.start:
@@ -633,7 +660,17 @@ def binary_service(spec: ServiceSpec):
         )
 
     staged = f"{spec.config_dir}/.staged"
+    last_good = f"{spec.config_dir}/.last-good"
     staging = bool(todo.files or todo.secrets or todo.unit)
+    activates = bool(
+        todo.files
+        or todo.prune
+        or todo.unit
+        or todo.switch_link
+        or todo.action != "none"
+        or todo.start
+    )
+    owed: Effect = "restart" if todo.start and todo.action == "none" else todo.action
     if todo.clean_staging or staging:
         yield f"rm -rf {staged}"
     if staging:
@@ -660,6 +697,11 @@ def binary_service(spec: ServiceSpec):
         yield StringCommand(
             f"mkdir -p -m 700 {PRIVATE_UPLOADS} && chmod 700 {PRIVATE_UPLOADS}", _sudo=False
         )
+    if activates or todo.secrets:
+        yield f"rm -rf {last_good} && install -d -m 750 -o root -g {name} {last_good}"
+    if todo.secrets and owed != "none":
+        # Owed before a secret goes live: a run killed after this still restarts.
+        yield f"echo {owed} > {spec.config_dir}/.pending"
     for number, secret in enumerate(todo.secrets):
         tmp = f"{staged}/.secret"
         yield FileUploadCommand(
@@ -667,10 +709,13 @@ def binary_service(spec: ServiceSpec):
             tmp,
             remote_temp_filename=f"{PRIVATE_UPLOADS}/{name}-{number}-{uuid.uuid4().hex}",
         )
+        rel = q(secret.path.removeprefix(spec.config_dir + "/"))
         parent = q(str(PurePosixPath(secret.path).parent))
         yield (
-            f"{_set_attributes(secret, name, tmp)} && mkdir -p {parent} && mv -f {tmp} "
-            f"{q(secret.path)}"
+            f"{_set_attributes(secret, name, tmp)} && mkdir -p {parent} && "
+            f'if [ -e {q(secret.path)} ]; then mkdir -p "$(dirname {last_good}/{rel})" && '
+            f"cp -a {q(secret.path)} {last_good}/{rel}; "
+            f"else echo {rel} >> {last_good}/.absent; fi && mv -f {tmp} {q(secret.path)}"
         )
 
     for managed in todo.files:
@@ -703,20 +748,15 @@ def binary_service(spec: ServiceSpec):
     if todo.enable and not todo.unit:
         yield f"systemctl enable {name}.service"
 
-    if (
-        todo.files
-        or todo.prune
-        or todo.unit
-        or todo.switch_link
-        or todo.action != "none"
-        or todo.start
-    ):
+    if activates:
         yield _bash(_activation(spec, todo))
+    for tree in todo.old_trees:
+        yield f"rm -rf {q(tree)}"
 
     if todo.enable and todo.unit:
         yield f"systemctl enable {name}.service"
     if staging:
-        yield f"rm -rf {staged}"
+        yield f"rm -rf {staged} {last_good}"
 
 
 @operation(is_idempotent=True)

@@ -122,8 +122,31 @@ def test_lock_add_writes_upstream_urls_for_each_architecture(tmp_path):
 def test_a_missing_artifact_is_downloaded_from_the_mirror_and_verified(test_lock, mirror, tmp_path):
     url = test_lock["mimir"]["2.11.0"]["linux-amd64"]["url"]
     sha = test_lock["mimir"]["2.11.0"]["linux-amd64"]["sha256"]
-    path = ensure_cached(url, sha, tmp_path, offline=False, mirror=mirror)
-    assert path == tmp_path / "mimir-linux-amd64" and file_sha256(path) == sha
+    path = ensure_cached(url, sha, tmp_path, offline=False, mirror=mirror, subdir="mimir/2.11.0")
+    assert path == tmp_path / "mimir/2.11.0/mimir-linux-amd64" and file_sha256(path) == sha
+
+
+def test_two_releases_with_the_same_file_name_are_cached_side_by_side(test_lock, mirror, tmp_path):
+    entry = test_lock["mimir"]["2.11.0"]["linux-amd64"]
+    first = ensure_cached(
+        entry["url"], entry["sha256"], tmp_path, offline=False, mirror=mirror, subdir="mimir/2.11.0"
+    )
+    other = tmp_path / "mimir/9.9.9/mimir-linux-amd64"
+    other.parent.mkdir(parents=True)
+    other.write_bytes(b"#!/bin/sh\nexit 1\n")
+    second = ensure_cached(
+        "https://github.com/grafana/mimir/releases/download/mimir-9.9.9/mimir-linux-amd64",
+        file_sha256(other),
+        tmp_path,
+        offline=True,
+        mirror=None,
+        subdir="mimir/9.9.9",
+    )
+    assert (first, second) == (tmp_path / "mimir/2.11.0/mimir-linux-amd64", other)
+    again = ensure_cached(
+        entry["url"], entry["sha256"], tmp_path, offline=True, mirror=None, subdir="mimir/2.11.0"
+    )
+    assert again == first
 
 
 def test_a_cached_file_that_matches_is_used_without_any_download(test_lock, tmp_path):

@@ -227,3 +227,27 @@ def test_a_plan_is_not_changed_by_planning_twice(effect):
     assert (
         (first.action, first.reasons) == (second.action, second.reasons) == (effect, first.reasons)
     )
+
+
+def test_old_install_trees_are_removed_keeping_the_wanted_one_and_one_previous():
+    spec = make_spec()
+    state = converged(spec)
+    state.trees = {"1.2.3": 30.0, "1.2.2": 20.0, "1.2.1": 10.0, ".1.2.4.new": 40.0}
+    todo = plan(spec, state)
+    assert todo.old_trees == ["/opt/demo/.1.2.4.new", "/opt/demo/1.2.1"]
+    assert todo.action == "none"
+
+
+def test_during_a_switch_the_tree_current_points_at_is_the_one_kept():
+    spec = make_spec()
+    state = converged(spec)
+    state.paths["/opt/demo/current"] = PathState("link", target="1.2.1")
+    state.trees = {"1.2.2": 20.0, "1.2.1": 10.0}
+    assert plan(spec, state).old_trees == ["/opt/demo/1.2.2"]
+
+
+def test_a_host_with_the_wanted_tree_and_one_previous_plans_nothing():
+    spec = make_spec()
+    state = converged(spec)
+    state.trees = {"1.2.3": 30.0, "1.2.2": 20.0}
+    assert plan(spec, state).empty
