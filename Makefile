@@ -51,6 +51,7 @@ test-e2e: venv
 	$(BIN)/python -m tests.artifacts build --cache $(TEST_CACHE)
 	$(BIN)/python -m tests.harness test default
 	$(BIN)/python -m tests.harness test cluster
+	$(BIN)/python -m tests.harness test safety
 
 bench: venv
 	$(BIN)/python -m tests.artifacts build --cache $(TEST_CACHE)

@@ -151,7 +151,7 @@ CASES = (
     ),
     BadInput(
         "a cached archive that is missing, offline",
-        "{tmp}/cache/loki-linux-amd64.zip: not in the cache and artifact_offline is set",
+        "{tmp}/cache/loki/3.4.2/loki-linux-amd64.zip: not in the cache and artifact_offline is set",
         data={"artifact_cache_dir": "{tmp}/cache"},
         prepare=_without_loki,
     ),
