@@ -126,3 +126,49 @@ def test_grafana_datasources_point_at_the_hosts_that_run_each_backend(
     if ready_path:
         status, body = http_get_inside(ui, url + ready_path)
         assert status == 200, f"{url}{ready_path} from the Grafana host: {status} {body[:200]}"
+
+
+def test_a_serial_rollout_that_fails_on_one_host_stops_before_the_next(
+    harness_state: dict, hosts: dict[str, Host]
+) -> None:
+    from e2e_support import restore, run_pyinfra_cli
+
+    config_of = {
+        "obs-store": "/etc/loki/loki.yaml",
+        "obs-ui": "/etc/grafana/grafana.ini",
+    }
+
+    def digests() -> dict[str, str]:
+        return {
+            name: hosts[name].check_output(f"sha256sum {path}") for name, path in config_of.items()
+        }
+
+    inventory = harness_state["inventory"]
+    before = digests()
+    # promtool rejects the scrape interval on obs-metrics; the other two values would change
+    # obs-store and obs-ui.
+    run = run_pyinfra_cli(
+        inventory,
+        data={
+            "prometheus_extra_scrape_configs": [{"job_name": "x", "scrape_interval": "soon"}],
+            "loki_retention": "360h",
+            "grafana_smtp_from_name": "Serial rollout test",
+        },
+        extra_args=["--serial"],
+    )
+    try:
+        assert run.exit_code != 0, "the failing rollout succeeded" + run.describe()
+        assert "prometheus.yml was rejected by its check" in run.stderr, run.describe()
+        # pyinfra keeps its hosts in a set: --serial takes them one at a time, in no fixed
+        # order. Read the order from the run and check nothing ran after the failing host.
+        executed = run.stderr.split("Beginning operation run", 1)[-1]
+        order = list(dict.fromkeys(re.findall(r"\[(obs-[a-z]+)\]", executed)))
+        assert order and order[-1] == "obs-metrics", f"hosts ran in order {order}"
+        after = digests()
+        for name in config_of:
+            if name not in order:
+                assert after[name] == before[name], f"{name} changed after the failure"
+            else:
+                assert after[name] != before[name], f"{name} ran first but did not change"
+    finally:
+        restore(inventory)
