@@ -36,6 +36,9 @@ endif
 	$(BIN)/python -m tests.harness prepare sandbox
 	$(BIN)/pyinfra -y inventories/dev.py deploys/stack.py
 	@$(BIN)/python -m tests.harness urls sandbox
+ifeq ($(ARTIFACTS),test)
+	@echo "demo: Grafana, Loki, Tempo and Mimir above are STAND-INS (tests/standin), not the real programs"
+endif
 
 demo-down: venv
 	$(BIN)/python -m tests.harness destroy sandbox

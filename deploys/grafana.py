@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pyinfra import logger
 
 from deploys import alerting
 from deploys.artifacts import Artifact
@@ -97,6 +98,11 @@ def check_datasources(text: bytes, path: str) -> None:
 
 def build(ctx: BuildContext) -> ServiceSpec:
     data, secrets = ctx.data, ctx.secrets
+    if "grafana_admin_password" not in secrets:
+        logger.warning(
+            f"{ctx.host_name}: grafana_admin_password is not set (GATEWAYZ_GRAFANA_ADMIN_PASSWORD "
+            f"or the secrets_file): a new Grafana keeps its built-in admin/admin"
+        )
     urls = _datasource_urls(ctx)
     datasources = ctx.render(
         "grafana/provisioning/datasources/gatewayz.yaml.j2", urls=urls, uids=DATASOURCE_UIDS

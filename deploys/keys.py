@@ -23,6 +23,10 @@ def _line(key: Key) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args:
+        print(__doc__.strip() if args[0] in ("-h", "--help") else "usage: obs-keys")
+        return 0 if args[0] in ("-h", "--help") else 2
     print("stack")
     for key in STACK_KEYS:
         print(_line(key))

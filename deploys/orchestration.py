@@ -53,7 +53,16 @@ class StackPlan:
     lock: dict[str, Any]
 
 
-def _check_host(name: str, groups: list[str], data: dict[str, Any], errors: list[str]) -> None:
+def _check_host(
+    name: str,
+    groups: list[str],
+    data: dict[str, Any],
+    origin: dict[str, str],
+    errors: list[str],
+) -> None:
+    def source(key: str) -> str:
+        return f"{key} ({origin.get(key, 'its default')})"
+
     claimed: dict[int, str] = {}
     for component in COMPONENTS:
         if component.name not in groups:
@@ -63,7 +72,9 @@ def _check_host(name: str, groups: list[str], data: dict[str, Any], errors: list
             if not isinstance(port, int):
                 continue
             if port in claimed:
-                errors.append(f"{name}: {key} and {claimed[port]} both claim port {port}")
+                errors.append(
+                    f"{name}: {source(key)} and {source(claimed[port])} both claim port {port}"
+                )
             claimed[port] = key
     if not data.get("mimir_multitenancy") and data.get("mimir_tenant") != "anonymous":
         errors.append(
@@ -80,9 +91,11 @@ def build_plan(state: Any) -> StackPlan:
     settings: dict[str, dict[str, Any]] = {}
     hosts = list(inventory)
     for host in hosts:
-        values = resolve(keys, host_sources(inventory, host, group_data_dir), errors, host.name)
+        origin: dict[str, str] = {}
+        sources = host_sources(inventory, host, group_data_dir)
+        values = resolve(keys, sources, errors, host.name, origin)
         settings[host.name] = values
-        _check_host(host.name, list(host.groups), values, errors)
+        _check_host(host.name, list(host.groups), values, origin, errors)
         if not any(role in host.groups for role in ROLES):
             errors.append(f"{host.name}: in none of the role groups {', '.join(ROLES)}")
 
@@ -93,7 +106,7 @@ def build_plan(state: Any) -> StackPlan:
             f"{sorted(tenancy, key=str)}; remote writes and Grafana must agree"
         )
     if errors:
-        raise DataError("refused before touching any host:\n  " + "\n  ".join(errors))
+        raise DataError("refused before changing any host:\n  " + "\n  ".join(errors))
 
     secrets = {name: load_secrets(keys, values, REPO_ROOT) for name, values in settings.items()}
     lock = _load_and_check_lock(hosts, settings)
@@ -121,7 +134,7 @@ def _load_and_check_lock(hosts: list[Any], settings: dict[str, dict[str, Any]]) 
                     f"`obs-lock add {component.name} {version}`"
                 )
     if problems:
-        raise ArtifactError("refused before touching any host:\n  " + "\n  ".join(problems))
+        raise ArtifactError("refused before changing any host:\n  " + "\n  ".join(problems))
     return next(iter(locks.values())) if len(locks) == 1 else {}
 
 

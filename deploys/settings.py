@@ -238,11 +238,16 @@ def host_sources(inventory: Any, host: Any, group_data_dir: Path) -> list[Source
 
 
 def resolve(
-    keys: dict[str, Key], sources: list[Source], errors: list[str], host_name: str
+    keys: dict[str, Key],
+    sources: list[Source],
+    errors: list[str],
+    host_name: str,
+    origin: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Effective values of every key for one host; problems are appended to ``errors``."""
+    """Effective values of every key for one host; problems are appended to ``errors``, and
+    where each value came from to ``origin`` (absent: the default)."""
     values: dict[str, Any] = {}
-    origin: dict[str, str] = {}
+    origin = {} if origin is None else origin
     for source in reversed(sources):
         for name, value in source.data.items():
             if name.startswith("__") or name.startswith(FOREIGN_PREFIXES):

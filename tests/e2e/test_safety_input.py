@@ -119,7 +119,8 @@ CASES = (
     ),
     BadInput(
         "two components on one port of a host",
-        "obs-safety: tempo_http_port and loki_http_port both claim port 3100",
+        "obs-safety: tempo_http_port (--data) and loki_http_port (its default) both claim port "
+        "3100",
         data={"tempo_http_port": 3100},
     ),
     BadInput(
@@ -272,7 +273,7 @@ def test_bad_input_is_refused_naming_the_key_and_its_source_and_no_host_changes(
     expected = _substitute(case.expected, replacements)
     assert run.exit_code != 0, "the run was not refused" + run.describe()
     assert expected in run.stderr, f"expected {expected!r} in the error" + run.describe()
-    assert "refused before touching any host" in run.stderr or "Starting operation" not in (
+    assert "refused before changing any host" in run.stderr or "Starting operation" not in (
         run.stderr
     ), "operations started before the refusal" + run.describe()
     changes = snapshot_difference(converged_snapshot, host_snapshot(hosts["obs-safety"]))

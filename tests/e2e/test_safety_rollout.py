@@ -113,7 +113,7 @@ def test_a_config_its_validator_rejects_never_goes_live(inventory: str, safety_h
 
     assert run.exit_code != 0, run.describe()
     # promtool's own words, then ours naming the file: not refused by the data schema.
-    assert "refused before touching any host" not in run.stderr, run.describe()
+    assert "refused before changing any host" not in run.stderr, run.describe()
     assert "notaduration" in run.stderr and "FAILED" in run.stderr, run.describe()
     assert (
         "prometheus: rendered /etc/prometheus/prometheus.yml was rejected by its check; "

@@ -51,15 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Container port -> what answers there, for `urls`.
 SERVICES = {
-    3000: "Grafana",
-    9090: "Prometheus",
-    9009: "Mimir",
-    3100: "Loki",
-    3200: "Tempo",
-    4318: "Tempo OTLP/HTTP",
-    4317: "Tempo OTLP/gRPC",
-    9121: "redis_exporter",
-    8000: "sample backend",
+    3000: ("Grafana", ""),
+    9090: ("Prometheus", ""),
+    9009: ("Mimir", "/ready"),
+    3100: ("Loki", "/ready"),
+    3200: ("Tempo", "/ready"),
+    4318: ("Tempo OTLP/HTTP", "/v1/traces"),
+    4317: ("Tempo OTLP/gRPC", ""),
+    9121: ("redis_exporter", "/metrics"),
+    8000: ("sample backend", "/metrics"),
 }
 
 
@@ -72,12 +72,16 @@ def print_urls(root: Path, scenario: str) -> int:
     for host, details in state["hosts"].items():
         published = {int(k): v for k, v in details["published_ports"].items()}
         print(f"{host}:")
-        for port, label in SERVICES.items():
+        for port, (label, path) in SERVICES.items():
             if port in published:
                 scheme = "grpc" if port == 4317 else "http"
-                print(f"  {label:<16} {scheme}://127.0.0.1:{published[port]}")
+                print(f"  {label:<16} {scheme}://127.0.0.1:{published[port]}{path}")
         if 22 in published:
-            print(f"  {'ssh':<16} ssh -p {published[22]} deploy@127.0.0.1")
+            directory = state_path.parent.relative_to(root)
+            print(
+                f"  {'ssh':<16} ssh -i {directory}/id_ed25519 -o UserKnownHostsFile="
+                f"{directory}/known_hosts -p {published[22]} deploy@127.0.0.1"
+            )
     return 0
 
 

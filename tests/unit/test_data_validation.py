@@ -154,8 +154,17 @@ def test_build_plan_accepts_a_valid_single_host_inventory(tmp_path: Path, lock_f
 @pytest.mark.parametrize(
     ("host_data", "override", "expected"),
     [
-        ({"tempo_http_port": 3100}, {}, "obs: tempo_http_port and loki_http_port both claim port"),
-        ({}, {"grafana_port": 9090}, "obs: grafana_port and prometheus_port both claim port 9090"),
+        (
+            {"tempo_http_port": 3100},
+            {},
+            "obs: tempo_http_port (the inventory (host obs)) and loki_http_port (its default) "
+            "both claim port 3100",
+        ),
+        (
+            {},
+            {"grafana_port": 9090},
+            "obs: grafana_port (--data) and prometheus_port (its default) both claim port 9090",
+        ),
         ({"mimir_tenant": "t"}, {}, "obs: mimir_tenant: is 't' but mimir_multitenancy is off"),
         ({}, {"lokiretention": "1h"}, "--data: lokiretention: unknown key"),
         ({"grafana_admin_password": "x"}, {}, "the inventory (host obs): grafana_admin_password"),
@@ -168,7 +177,7 @@ def test_build_plan_refuses_bad_data_before_touching_any_host(
     override: dict[str, Any],
     expected: str,
 ) -> None:
-    with pytest.raises(DataError, match="refused before touching any host") as refused:
+    with pytest.raises(DataError, match="refused before changing any host") as refused:
         _plan(tmp_path, lock_file, host_data, **override)
 
     assert expected in str(refused.value)
