@@ -126,10 +126,11 @@ def file_sha256(path: Path) -> str:
 
 
 def cached_sha256(path: Path) -> str:
-    """sha256 of a cache file, remembered beside it by size and mtime so that a no-op run
-    does not hash every archive again."""
+    """sha256 of a cache file, remembered beside it so that a no-op run does not hash every
+    archive again. The memo is keyed on size, mtime, ctime and inode: rewriting the file in
+    place changes its ctime, which no tool can set back, so an edited file is hashed anew."""
     stat = path.stat()
-    stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+    stamp = f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}"
     memo = path.with_name(path.name + ".sha256-memo")
     try:
         known_stamp, known_sha = memo.read_text().split()
@@ -265,6 +266,9 @@ def build_install(
     key = f"{artifact.component}-{version}-linux-{arch}-{sha256[:16]}"
     tree_dir = cache_dir / "installs" / key
     meta_path = tree_dir / "install.json"
+    if meta_path.exists() and not _payload_intact(tree_dir):
+        # Built from a verified archive, then changed: build it again from the archive.
+        shutil.rmtree(tree_dir)
     if not meta_path.exists():
         tree_dir.parent.mkdir(parents=True, exist_ok=True)
         building = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=tree_dir.parent))
@@ -284,6 +288,14 @@ def build_install(
         payload_sha256=meta["payload_sha256"],
         checked=meta["checked"],
     )
+
+
+def _payload_intact(tree_dir: Path) -> bool:
+    try:
+        meta = json.loads((tree_dir / "install.json").read_text())
+        return bool(cached_sha256(tree_dir / "payload.tar") == meta["payload_sha256"])
+    except (OSError, ValueError, KeyError):
+        return False
 
 
 def _pack(artifact: Artifact, archive: Path, version: str, arch: str, into: Path) -> None:

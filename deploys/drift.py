@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from deploys.render import REPO_ROOT
+from deploys.service import STRAY
 
 _REASON = re.compile(r"^\s+\[(?P<host>[^\]]+)\] (?P<component>[a-z_]+): (?P<reasons>.+)$")
 _OPERATION = re.compile(r"^(?P<component>[a-z_]+): install, configure and run$")
@@ -56,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
             why = reasons.get((host, component), "differs")
             drifted.setdefault(host, []).append(f"{component}: {why}")
         checked += 1
+    for (host, component), why in sorted(reasons.items()):
+        if why.startswith(STRAY):
+            drifted.setdefault(host, []).append(f"{component}: {STRAY}")
     for host in sorted(drifted):
         print(host)
         for line in drifted[host]:

@@ -4,6 +4,7 @@ checked here, on the controller, before anything is sent."""
 
 from __future__ import annotations
 
+import configparser
 import re
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,25 @@ def slug(folder: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", folder.lower()).strip("-")
 
 
+INI_SECTIONS = {"paths", "server", "security", "analytics", "log", "unified_alerting", "smtp"}
+
+
+def check_ini(text: bytes, path: str) -> None:
+    """grafana.ini must hold exactly the sections the template writes, each key once: a
+    setting whose value broke a line (and so added a section or key) is refused."""
+    parser = configparser.ConfigParser(interpolation=None, strict=True)
+    try:
+        parser.read_string(text.decode(), source=path)
+    except configparser.Error as error:
+        raise RenderError(f"{path}: {error}") from None
+    unexpected = sorted(set(parser.sections()) - INI_SECTIONS)
+    if unexpected:
+        raise RenderError(
+            f"{path}: unexpected section [{unexpected[0]}]: a setting's value "
+            f"must not contain a line break"
+        )
+
+
 def check_datasources(text: bytes, path: str) -> None:
     """What Grafana would refuse or silently get wrong in a datasources file."""
     document: Any = yaml.safe_load(text)
@@ -110,22 +130,20 @@ def build(ctx: BuildContext) -> ServiceSpec:
     datasources_path = f"{PROVISIONING}/datasources/gatewayz.yaml"
     check_datasources(datasources, datasources_path)
 
+    ini = ctx.render(
+        "grafana/grafana.ini.j2",
+        data_dir=DATA,
+        provisioning=PROVISIONING,
+        admin_password_file=f"{SECRETS_DIR}/admin_password"
+        if "grafana_admin_password" in secrets
+        else None,
+        smtp_password_file=f"{SECRETS_DIR}/smtp_password"
+        if "grafana_smtp_password" in secrets
+        else None,
+    )
+    check_ini(ini, CONFIG)
     files = [
-        ManagedFile(
-            CONFIG,
-            ctx.render(
-                "grafana/grafana.ini.j2",
-                data_dir=DATA,
-                provisioning=PROVISIONING,
-                admin_password_file=f"{SECRETS_DIR}/admin_password"
-                if "grafana_admin_password" in secrets
-                else None,
-                smtp_password_file=f"{SECRETS_DIR}/smtp_password"
-                if "grafana_smtp_password" in secrets
-                else None,
-            ),
-            effect="restart",
-        ),
+        ManagedFile(CONFIG, ini, effect="restart"),
         ManagedFile(datasources_path, datasources, effect="restart"),
     ]
     dashboards = render_dashboards()
@@ -137,7 +155,15 @@ def build(ctx: BuildContext) -> ServiceSpec:
         dashboards.update(extra)
     # One directory per folder, named by a slug: folder titles have spaces, host paths do
     # not. Each folder gets a provider that carries its title.
-    folders = {slug(str(Path(path).parent)): str(Path(path).parent) for path in dashboards}
+    folders: dict[str, str] = {}
+    for path in dashboards:
+        title = str(Path(path).parent)
+        other = folders.setdefault(slug(title), title)
+        if other != title:
+            raise RenderError(
+                f"grafana_extra_dashboards_dir: folders {other!r} and {title!r} would share "
+                f"{DASHBOARDS}/{slug(title)}; rename one"
+            )
     # Grafana re-reads dashboards from disk on its own; no restart for them.
     files += [
         ManagedFile(
@@ -203,9 +229,11 @@ def build(ctx: BuildContext) -> ServiceSpec:
         dirs=(
             ManagedDir(PROVISIONING, "root", NAME, "750"),
             *provisioning_dirs,
-            ManagedDir(DASHBOARDS, "root", NAME, "750", prune=True),
+            ManagedDir(DASHBOARDS, "root", NAME, "750", prune=True, prune_effect="none"),
             *(
-                ManagedDir(f"{DASHBOARDS}/{folder}", "root", NAME, "750", prune=True)
+                ManagedDir(
+                    f"{DASHBOARDS}/{folder}", "root", NAME, "750", prune=True, prune_effect="none"
+                )
                 for folder in sorted(folders)
             ),
             ManagedDir(SECRETS_DIR, "root", NAME, "750", prune=True),

@@ -20,7 +20,7 @@ from deploys.artifacts import load_lock, lock_entry, prepare_install
 from deploys.components import BuildContext, Component
 from deploys.errors import ArtifactError, DataError
 from deploys.render import REPO_ROOT
-from deploys.service import binary_service
+from deploys.service import binary_service, unassigned_services
 from deploys.settings import STACK_KEYS, Key, host_sources, load_secrets, resolve
 from deploys.topology import Topology, build_topology
 
@@ -176,3 +176,7 @@ def deploy_stack(state: Any) -> None:
         spec = component.build(context)
         logger.debug(f"{host.print_prefix}{component.name} {version}: spec ready")
         binary_service(name=f"{component.name}: install, configure and run", spec=spec)
+
+    unassigned = [c.name for c in COMPONENTS if c.name not in host.groups]
+    if unassigned:
+        unassigned_services(name="stray services: look for them", services=unassigned)

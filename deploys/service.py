@@ -78,8 +78,9 @@ class ManagedFile:
 class ManagedDir:
     """A directory the deploy keeps with this owner and mode.
 
-    + prune: files in it that an earlier run wrote and the data no longer lists are removed;
-      files the deploy never wrote are left alone
+    + prune: files below it that an earlier run wrote and the data no longer lists are
+      removed; files the deploy never wrote are left alone
+    + prune_effect: what removing such a file needs from the running service
     """
 
     path: str
@@ -87,6 +88,7 @@ class ManagedDir:
     group: str
     mode: str
     prune: bool = False
+    prune_effect: Effect = "reload"
 
 
 @dataclass(frozen=True)
@@ -225,8 +227,11 @@ class ServiceStateFact(FactBase):
             f"systemctl show -p ActiveState -p UnitFileState -p MainPID -p NeedDaemonReload "
             f"-p LoadState {q(name + '.service')} 2>/dev/null | sed 's/^/unit /'"
         )
+        # Install trees are the folders carrying our marker, and our half-built ones; any
+        # other folder under /opt/<name> is not ours to remove.
         lines.append(
             f"[ -d /opt/{name} ] && find /opt/{name} -mindepth 1 -maxdepth 1 -type d "
+            f"\\( -name '.*.new' -o -exec test -f {{}}/.payload-sha256 \\; \\) "
             f"-printf 'tree %T@ %f\\n'"
         )
         config_dir = f"/etc/{name}"
@@ -237,7 +242,7 @@ class ServiceStateFact(FactBase):
         lines.append(f"[ -f {config_dir}/.pending ] && sed 's/^/pending /' {config_dir}/.pending")
         for directory in pruned_dirs:
             lines.append(
-                f"[ -d {q(directory)} ] && find {q(directory)} -maxdepth 1 -type f "
+                f"[ -d {q(directory)} ] && find {q(directory)} -type f "
                 f"-printf 'listed {directory} %p\\n'"
             )
         lines.append("true")
@@ -286,6 +291,7 @@ def _parse_path(kind: str, rest: str) -> tuple[str, PathState]:
 def inspected_paths(spec: ServiceSpec) -> list[str]:
     paths = [d.path for d in spec.all_dirs()]
     paths.append(f"{spec.install_root}/current")
+    paths.append(spec.install_dir)
     paths.append(f"{spec.install_dir}/.payload-sha256")
     paths.extend(f"{spec.install_dir}/{rel}" for rel in sorted(spec.install.checked))
     paths.append(spec.unit_path)
@@ -314,6 +320,7 @@ class Plan:
     attributes: list[ManagedFile] = field(default_factory=list)
     prune: list[str] = field(default_factory=list)
     old_trees: list[str] = field(default_factory=list)
+    install_attributes: list[str] = field(default_factory=list)
     enable: bool = False
     action: Effect = "none"
     start: bool = False
@@ -342,6 +349,7 @@ class Plan:
             or self.attributes
             or self.prune
             or self.old_trees
+            or self.install_attributes
             or self.enable
             or self.start
             or self.action != "none"
@@ -396,6 +404,14 @@ def plan(spec: ServiceSpec, state: ServiceState) -> Plan:
     if marker.sha256 != expected_marker or binaries_differ:
         result.install = True
         result.needs("restart", f"install tree {spec.install_dir} differs")
+    else:
+        # Same bytes, other owner or mode: put them back; the running program is unchanged.
+        for rel in ("", *sorted(spec.install.checked)):
+            target = f"{spec.install_dir}/{rel}".rstrip("/")
+            found = path(target)
+            if (found.mode, found.owner, found.group) != ("755", "root", "root"):
+                result.install_attributes.append(target)
+                result.note(f"{target} is {found.mode} {found.owner}:{found.group}")
     if path(f"{spec.install_root}/current").target != spec.install.version:
         result.switch_link = True
         result.needs("restart", f"{spec.install_root}/current is not {spec.install.version}")
@@ -416,9 +432,13 @@ def plan(spec: ServiceSpec, state: ServiceState) -> Plan:
             result.note(f"old install tree {spec.install_root}/{tree}")
 
     unit = path(spec.unit_path)
-    if unit.sha256 != sha256_hex(spec.unit) or (unit.mode, unit.owner) != ("644", "root"):
+    if unit.sha256 != sha256_hex(spec.unit):
         result.unit = True
         result.needs("restart", f"unit {spec.unit_path} differs")
+    elif (unit.mode, unit.owner, unit.group) != ("644", "root", "root"):
+        # systemd reads the same unit either way: fix the attributes, restart nothing.
+        result.install_attributes.append(spec.unit_path)
+        result.note(f"{spec.unit_path} is {unit.mode} {unit.owner}:{unit.group}")
     elif state.unit.get("NeedDaemonReload") == "yes":
         result.unit = True
         result.needs("restart", "systemd holds an older copy of the unit")
@@ -439,15 +459,18 @@ def plan(spec: ServiceSpec, state: ServiceState) -> Plan:
             result.note(f"{managed.path} is {found.mode} {found.owner}:{found.group}")
 
     wanted_paths = {f.path for f in spec.files}
-    pruned_dirs = [d.path for d in spec.all_dirs() if d.prune]
+    pruned = [d for d in spec.all_dirs() if d.prune]
+    present = {p for paths_listed in state.listed.values() for p in paths_listed}
     for listed_path in sorted(set(state.manifest) - wanted_paths):
-        in_pruned_dir = str(PurePosixPath(listed_path).parent) in pruned_dirs
-        present = listed_path in state.listed.get(str(PurePosixPath(listed_path).parent), [])
-        if in_pruned_dir and present:
+        # The deepest pruned folder holding it decides what its removal needs.
+        holders = [d for d in pruned if listed_path.startswith(d.path + "/")]
+        if holders and listed_path in present:
+            holder = max(holders, key=lambda d: len(d.path))
             result.prune.append(listed_path)
-            result.needs(
-                "reload" if spec.reloadable else "restart", f"{listed_path} is no longer managed"
-            )
+            prune_effect: Effect = holder.prune_effect
+            if prune_effect == "reload" and not spec.reloadable:
+                prune_effect = "restart"
+            result.needs(prune_effect, f"{listed_path} is no longer managed")
 
     if state.pending == "reload" or state.pending == "restart":
         owed: Effect = "reload" if state.pending == "reload" else "restart"
@@ -546,12 +569,19 @@ def _activation(spec: ServiceSpec, plan_: Plan) -> str:
     for live in live_files:
         rel = live.removeprefix(spec.config_dir + "/")
         lines.append(f'mkdir -p "$(dirname {q(live)})"; mv -f {q(staged + "/" + rel)} {q(live)}')
+    managed_dirs = {d.path for d in spec.all_dirs()}
     for pruned in plan_.prune:
         lines.append(f"rm -f {q(pruned)}")
+        parent = str(PurePosixPath(pruned).parent)
+        if parent not in managed_dirs:
+            # A folder the data no longer names (a dashboard folder removed whole).
+            lines.append(f"rmdir {q(parent)} 2>/dev/null || true")
     if plan_.unit:
         lines.append(f"[ -e {spec.unit_path} ] && cp -a {spec.unit_path} {last_good}/.unit || true")
         lines.append(f"mv -f {staged}/.unit {spec.unit_path}")
         lines.append("systemctl daemon-reload")
+    if plan_.install and not plan_.switch_link:
+        lines.append(f"touch {last_good}/.reinstalled")
     if plan_.switch_link:
         link = f"{spec.install_root}/current"
         lines.append(f"readlink {link} > {last_good}/.link || true")
@@ -571,13 +601,16 @@ def _activation(spec: ServiceSpec, plan_: Plan) -> str:
     lines.append(f"systemctl {verb} {name}.service || true")
     ready_timeout = spec.ready_timeout
     rollback = [
-        f"echo '{name}: not ready within {ready_timeout}s after {verb}; rolling back' >&2",
+        f"echo '{name}: not ready after {verb} (waited up to {ready_timeout}s); rolling back' >&2",
         f"journalctl -u {name}.service -n 20 --no-pager >&2 || true",
         f"cd {last_good}",
         # Backed-up files count too: a change of config alone has no .unit and no .link.
         f'if [ ! -f .unit ] && [ ! -s .link ] && [ -z "$(find . -type f ! -name .absent '
-        f"! -name .unit ! -name .link)\" ]; then echo '{name}: nothing to roll back to: "
-        f"this was its first install' >&2; exit 1; fi",
+        f'! -name .unit ! -name .link ! -name .reinstalled)" ]; then '
+        f"if [ -f .reinstalled ]; then echo '{name}: nothing to roll back to: the verified "
+        f"{spec.install.version} binary was reinstalled and did not become ready' >&2; "
+        f"else echo '{name}: nothing to roll back to: this was its first install' >&2; fi; "
+        f"exit 1; fi",
         f"find . -type f ! -name .absent ! -name .unit ! -name .link | while read -r f; do "
         f'cp -a "$f" "{spec.config_dir}/${{f#./}}"; done',
         f'[ -f .absent ] && while read -r f; do rm -f "{spec.config_dir}/$f"; done < .absent',
@@ -588,7 +621,7 @@ def _activation(spec: ServiceSpec, plan_: Plan) -> str:
         f"systemctl restart {name}.service || true",
         f"if settled; then echo '{name}: rolled back to the last good configuration and binary' "
         ">&2;"
-        f" rm -f {spec.config_dir}/.pending;"
+        f" rm -f {spec.config_dir}/.pending; cd /; rm -rf {staged} {last_good};"
         f" else echo '{name}: rollback did not become ready either' >&2; fi",
         "exit 1",
     ]
@@ -676,6 +709,11 @@ def binary_service(spec: ServiceSpec):
     if staging:
         yield f"install -d -m 750 -o root -g {name} {staged}"
 
+    if owed != "none" and (todo.install or todo.secrets):
+        # Owed before a binary or a secret is replaced: a run killed after this point
+        # still restarts the service on the next run.
+        yield f"echo {owed} > {spec.config_dir}/.pending"
+
     if todo.install:
         incoming = f"{spec.install_root}/.incoming.tar"
         building = f"{spec.install_root}/.{spec.install.version}.new"
@@ -699,9 +737,6 @@ def binary_service(spec: ServiceSpec):
         )
     if activates or todo.secrets:
         yield f"rm -rf {last_good} && install -d -m 750 -o root -g {name} {last_good}"
-    if todo.secrets and owed != "none":
-        # Owed before a secret goes live: a run killed after this still restarts.
-        yield f"echo {owed} > {spec.config_dir}/.pending"
     for number, secret in enumerate(todo.secrets):
         tmp = f"{staged}/.secret"
         yield FileUploadCommand(
@@ -735,7 +770,7 @@ def binary_service(spec: ServiceSpec):
         yield _bash(
             f"cd /; if ! out=$(runuser -u {name} -- {command} 2>&1); then "
             f"printf '%s\\n' \"$out\" >&2; echo '{name}: rendered {managed.path} was rejected "
-            f"by its check; the live file is unchanged' >&2; exit 1; fi"
+            f"by its check; the live file is unchanged' >&2; rm -rf {staged}; exit 1; fi"
         )
 
     if todo.unit:
@@ -744,6 +779,9 @@ def binary_service(spec: ServiceSpec):
 
     for managed in todo.attributes:
         yield _set_attributes(managed, name, managed.path)
+    for target in todo.install_attributes:
+        mode = "644" if target == spec.unit_path else "755"
+        yield f"chown root:root {q(target)} && chmod {mode} {q(target)}"
 
     if todo.enable and not todo.unit:
         yield f"systemctl enable {name}.service"
@@ -791,3 +829,46 @@ def removed_service(service: str, remove_data: bool = False):
         yield f"userdel {name}"
     if state.group_exists:
         yield f"getent group {name} >/dev/null && groupdel {name} || true"
+
+
+class InstalledServicesFact(FactBase):
+    """Which of the given services have a unit file this project wrote."""
+
+    def command(self, services: list[str]) -> str:  # type: ignore[override]
+        units = " ".join(shlex.quote(f"/etc/systemd/system/{s}.service") for s in services)
+        return f"grep -ls {shlex.quote(HEADER)} {units} 2>/dev/null || true"
+
+    @staticmethod
+    def default() -> list[str]:
+        # pyinfra returns this when the command prints nothing: no such unit.
+        return []
+
+    def process(self, output: list[str]) -> list[str]:  # type: ignore[override]
+        return sorted(PurePosixPath(line.strip()).stem for line in output if line.strip())
+
+
+STRAY = "is installed here but this host is not in its role group"
+
+
+@operation(is_idempotent=True)
+def unassigned_services(services: list[str]):
+    """Warn about stack services left on a host that is no longer in their role groups.
+
+    + services: the components this host should not run
+
+    Nothing is removed: a role group emptied by mistake must not delete a service. The
+    warning names the way to remove it, and ``obs-drift`` counts it as drift.
+
+    **Example:**
+
+    .. code:: python
+
+        unassigned_services(name="Look for stray services", services=["loki"])
+    """
+    for service in host.get_fact(InstalledServicesFact, services=services):
+        logger.warning(
+            f"{host.print_prefix}{service}: {STRAY}; remove it with deploys/uninstall.py "
+            f"--data uninstall_components='[\"{service}\"]'"
+        )
+    return
+    yield  # an operation is a generator, even one that never issues a command

@@ -44,8 +44,14 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-TEXT = Kind("a string", lambda v: isinstance(v, str) and v != "")
-OPTIONAL_TEXT = Kind("a string or None", lambda v: v is None or isinstance(v, str))
+def _one_line(value: object) -> bool:
+    """A string without line breaks or other control characters: values end up inside
+    INI and YAML lines, where a line break would add settings of its own."""
+    return isinstance(value, str) and not any(ord(c) < 32 or ord(c) == 127 for c in value)
+
+
+TEXT = Kind("a one-line string", lambda v: _one_line(v) and v != "")
+OPTIONAL_TEXT = Kind("a one-line string or None", lambda v: v is None or _one_line(v))
 BOOLEAN = Kind("true or false", lambda v: isinstance(v, bool))
 PORT = Kind("a TCP port number (1-65535)", lambda v: _is_int(v) and 1 <= v <= 65535)
 POSITIVE = Kind("a whole number above zero", lambda v: _is_int(v) and v > 0)
@@ -77,9 +83,32 @@ OPTIONAL_URL = Kind(
     lambda v: v is None or (isinstance(v, str) and re.match(r"(https?|file)://", v) is not None),
 )
 MAPPING = Kind("a mapping", lambda v: isinstance(v, dict))
+
+
+def _lock_entries(value: object) -> bool:
+    if not isinstance(value, dict):
+        return False
+    for versions in value.values():
+        if not isinstance(versions, dict):
+            return False
+        for platforms in versions.values():
+            if not isinstance(platforms, dict):
+                return False
+            for entry in platforms.values():
+                if not isinstance(entry, dict) or not set(entry) <= {"url", "sha256"}:
+                    return False
+                if not all(_one_line(v) for v in entry.values()):
+                    return False
+    return True
+
+
+LOCK_ENTRIES = Kind(
+    "lock entries: {component: {version: {linux-<arch>: {url: ..., sha256: ...}}}}",
+    _lock_entries,
+)
 STRING_LIST = Kind(
-    "a list of strings",
-    lambda v: isinstance(v, list | tuple) and all(isinstance(i, str) for i in v),
+    "a list of one-line strings",
+    lambda v: isinstance(v, list | tuple) and all(_one_line(i) for i in v),
 )
 NUMBER_LIST = Kind(
     "a list of numbers", lambda v: isinstance(v, list | tuple) and all(NUMBER.accepts(i) for i in v)
@@ -89,7 +118,7 @@ LABELS = Kind(
     lambda v: (
         isinstance(v, dict)
         and all(
-            isinstance(k, str) and re.fullmatch(r"[a-zA-Z_]\w*", k) and isinstance(i, str)
+            isinstance(k, str) and re.fullmatch(r"[a-zA-Z_]\w*", k) and _one_line(i)
             for k, i in v.items()
         )
     ),
@@ -149,7 +178,7 @@ STACK_KEYS: tuple[Key, ...] = (
     ),
     Key(
         "artifact_lock",
-        MAPPING,
+        LOCK_ENTRIES,
         {},
         "Lock entries that override the lock file's, same shape as the file.",
     ),
@@ -177,6 +206,13 @@ STACK_KEYS: tuple[Key, ...] = (
         None,
         "YAML file on the controller, outside the repository, holding the secret keys; "
         "each may instead come from the environment as GATEWAYZ_<KEY IN CAPITALS>.",
+    ),
+    Key(
+        "uninstall_components",
+        STRING_LIST,
+        [],
+        "deploys/uninstall.py only: components to remove; empty means those of the host's "
+        "role groups.",
     ),
     Key(
         "mimir_multitenancy",

@@ -102,7 +102,7 @@ def test_resolve_takes_the_highest_source_and_fills_defaults() -> None:
         ({"grafana_version": "11"}, "src: grafana_version: expected a release version"),
         ({"backend_scheme": "gopher"}, "src: backend_scheme: expected one of http, https"),
         ({"redis_password": "pw"}, "src: redis_password: is a secret and must not be in data"),
-        ({"stack_environment": ""}, "src: stack_environment: expected a string, got ''"),
+        ({"stack_environment": ""}, "src: stack_environment: expected a one-line string, got ''"),
     ],
 )
 def test_resolve_names_the_source_and_key_of_a_bad_value(
@@ -250,3 +250,27 @@ def test_a_secrets_file_with_a_key_that_is_not_a_secret_is_refused(tmp_path: Pat
 
     with pytest.raises(DataError, match="loki_http_port: not a secret this stack reads"):
         load_secrets(all_keys(), {"secrets_file": str(secrets_file)}, REPO_ROOT)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["admin\n[auth.anonymous]\nenabled = true", "smtp.example.com\r\n", "tab\there"],
+)
+def test_a_string_setting_with_a_line_break_or_control_character_is_refused(value):
+    errors: list[str] = []
+    resolve(all_keys(), [Source("src", {"grafana_admin_user": value})], errors, "h")
+    assert any("grafana_admin_user: expected a one-line string" in e for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"prometheus": "x"},
+        {"prometheus": {"3.5.3": {"linux-amd64": "oops"}}},
+        {"prometheus": {"3.5.3": {"linux-amd64": {"url": "u", "sha": "s"}}}},
+    ],
+)
+def test_a_malformed_lock_override_is_refused_naming_the_key(override):
+    errors: list[str] = []
+    resolve(all_keys(), [Source("--data", {"artifact_lock": override})], errors, "h")
+    assert any(e.startswith("--data: artifact_lock: expected lock entries") for e in errors), errors

@@ -236,3 +236,30 @@ def test_each_archive_unpacks_into_an_install_tree_holding_its_checked_files(
         ARTIFACTS[component], archive, str(version), "amd64", tmp_path, entry["sha256"]
     )
     assert again == install
+
+
+def test_a_cached_archive_edited_in_place_with_its_mtime_restored_is_hashed_again(tmp_path):
+    import os
+
+    archive = tmp_path / "thing.tar.gz"
+    archive.write_bytes(b"genuine bytes")
+    sha = file_sha256(archive)
+    url = "https://example.invalid/thing.tar.gz"
+    assert ensure_cached(url, sha, tmp_path, offline=True, mirror=None) == archive
+    stat = archive.stat()
+    with archive.open("r+b") as handle:
+        handle.write(b"G")
+    os.utime(archive, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    with pytest.raises(ArtifactError, match="does not match the lock"):
+        ensure_cached(url, sha, tmp_path, offline=True, mirror=None)
+
+
+def test_a_tampered_unpacked_payload_is_rebuilt_from_the_verified_archive(test_lock, tmp_path):
+    entry = test_lock["mimir"]["2.11.0"]["linux-amd64"]
+    archive = CACHE / "mimir-linux-amd64"
+    install = build_install(
+        ARTIFACTS["mimir"], archive, "2.11.0", "amd64", tmp_path, entry["sha256"]
+    )
+    Path(install.payload).write_bytes(b"not the payload")
+    again = build_install(ARTIFACTS["mimir"], archive, "2.11.0", "amd64", tmp_path, entry["sha256"])
+    assert file_sha256(Path(again.payload)) == install.payload_sha256

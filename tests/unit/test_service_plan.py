@@ -45,6 +45,7 @@ def converged(spec: ServiceSpec) -> ServiceState:
     for directory in spec.all_dirs():
         paths[directory.path] = PathState("dir", directory.mode, directory.owner, directory.group)
     paths["/opt/demo/current"] = PathState("link", target="1.2.3")
+    paths["/opt/demo/1.2.3"] = PathState("dir", "755", "root", "root")
     marker = sha256_hex(f"{spec.install.payload_sha256}\n".encode())
     paths["/opt/demo/1.2.3/.payload-sha256"] = PathState("file", "644", "root", "root", marker)
     for rel, sha in spec.install.checked.items():
@@ -251,3 +252,32 @@ def test_a_host_with_the_wanted_tree_and_one_previous_plans_nothing():
     state = converged(spec)
     state.trees = {"1.2.3": 30.0, "1.2.2": 20.0}
     assert plan(spec, state).empty
+
+
+def test_a_binary_or_unit_with_the_wrong_mode_is_fixed_without_a_restart():
+    spec = make_spec()
+    state = converged(spec)
+    state.paths["/opt/demo/1.2.3/demo"].mode = "777"
+    state.paths["/opt/demo/1.2.3"].owner = "nobody"
+    state.paths[spec.unit_path].group = "nogroup"
+    todo = plan(spec, state)
+    assert todo.install_attributes == ["/opt/demo/1.2.3", "/opt/demo/1.2.3/demo", spec.unit_path]
+    assert not todo.install and not todo.unit and todo.action == "none"
+
+
+def test_a_file_in_a_folder_the_data_no_longer_names_is_pruned():
+    spec = make_spec(files=(CONFIG,))
+    state = converged(make_spec())
+    state.manifest.append("/etc/demo/rules/team-a/one.yml")
+    state.listed["/etc/demo/rules"].append("/etc/demo/rules/team-a/one.yml")
+    todo = plan(spec, state)
+    assert todo.prune == [RULE.path, "/etc/demo/rules/team-a/one.yml"]
+    script = _activation(spec, todo)
+    assert "rmdir /etc/demo/rules/team-a" in script
+
+
+def test_pruning_needs_only_what_its_folder_says():
+    quiet = ManagedDir("/etc/demo/rules", "root", "demo", "750", prune=True, prune_effect="none")
+    spec = ServiceSpec(**{**make_spec(files=(CONFIG,)).__dict__, "dirs": (quiet,)})
+    todo = plan(spec, converged(make_spec()))
+    assert todo.prune == [RULE.path] and todo.action == "none"
