@@ -74,3 +74,9 @@ def published_port(harness_state: dict[str, Any]) -> Callable[[str, int], int]:
         return int(ports[str(container_port)])
 
     return lookup
+
+
+@pytest.fixture(scope="session")
+def safety_host(hosts: dict[str, Host]) -> Host:
+    """The safety scenario's one host (molecule/safety/molecule.yml)."""
+    return hosts["obs-safety"]

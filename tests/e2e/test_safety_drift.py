@@ -47,6 +47,9 @@ SECOND_ROUND = {
     "loki": "chmod 644 /etc/loki/loki.yaml",
     "tempo": "chown root /var/lib/tempo",
     "grafana": "chmod 755 /etc/grafana",
+    # Same bytes, unsafe attributes: a world-writable binary must not pass as converged.
+    "mimir": "chmod 777 /opt/mimir/2.11.0/mimir && chown nobody /opt/mimir/2.11.0"
+    " && chgrp nogroup /etc/systemd/system/mimir.service",
 }
 
 
@@ -88,11 +91,6 @@ def _apply_round(host: Host, inventory: str, drift: dict[str, str]) -> Round:
         drift_after,
         rerun,
     )
-
-
-@pytest.fixture(scope="module")
-def safety_host(hosts: dict[str, Host]) -> Host:
-    return hosts["obs-safety"]
 
 
 @pytest.fixture(scope="module")
@@ -222,6 +220,9 @@ def test_a_foreign_file_beside_managed_rules_is_left_alone(
         ("/etc/loki/loki.yaml", "loki", "640 root loki"),
         ("/var/lib/tempo", "tempo", "750 tempo tempo"),
         ("/etc/grafana", "grafana", "750 root grafana"),
+        ("/opt/mimir/2.11.0/mimir", "mimir", "755 root root"),
+        ("/opt/mimir/2.11.0", "mimir", "755 root root"),
+        ("/etc/systemd/system/mimir.service", "mimir", "644 root root"),
     ],
 )
 def test_a_changed_owner_or_mode_is_put_back_without_a_restart(

@@ -12,11 +12,6 @@ MOST_EXPOSURE = 3.0
 by_unit = pytest.mark.parametrize("unit", STACK_UNITS)
 
 
-@pytest.fixture(scope="module")
-def safety_host(hosts: dict[str, Host]) -> Host:
-    return hosts["obs-safety"]
-
-
 def _property(host: Host, unit: str, name: str) -> str:
     return host.run(f"systemctl show -p {name} --value {unit}.service").stdout.strip()
 

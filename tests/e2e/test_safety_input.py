@@ -114,7 +114,7 @@ CASES = (
     ),
     BadInput(
         "a list given as a single string",
-        "--data: tempo_span_metrics_dimensions: expected a list of strings, got 'service'",
+        "--data: tempo_span_metrics_dimensions: expected a list of one-line strings, got 'service'",
         data={"tempo_span_metrics_dimensions": "service"},
     ),
     BadInput(

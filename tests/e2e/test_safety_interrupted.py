@@ -39,11 +39,6 @@ KILL_POINTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def safety_host(hosts: dict[str, Host]) -> Host:
-    return hosts["obs-safety"]
-
-
 def _kill_when(process: Any, host: Host, condition: Callable[[Host], bool]) -> bool:
     """SIGKILL the run's whole process group once `condition` holds; False if it ended first."""
     deadline = time.monotonic() + KILL_WAIT

@@ -44,11 +44,6 @@ rm -f "$needles"; true
 """
 
 
-@pytest.fixture(scope="module")
-def safety_host(hosts: dict[str, Host]) -> Host:
-    return hosts["obs-safety"]
-
-
 def _require_redis_password(host: Host, password: str, current: str = "") -> None:
     auth = f"-a {current} --no-auth-warning " if current else ""
     result = host.run(f"redis-cli {auth}CONFIG SET requirepass '{password}'")

@@ -13,11 +13,6 @@ UNINSTALL = "deploys/uninstall.py"
 
 
 @pytest.fixture(scope="module")
-def safety_host(hosts: dict[str, Host]) -> Host:
-    return hosts["obs-safety"]
-
-
-@pytest.fixture(scope="module")
 def uninstalled(harness_state: dict[str, Any], safety_host: Host) -> dict[str, Any]:
     inventory = harness_state["inventory"]
     first = run_pyinfra_cli(inventory, deploy=UNINSTALL)

@@ -71,10 +71,107 @@ def _ring(*extra: str) -> Any:
     )
 
 
+def _lifecycler(kvstore: Tree) -> Any:
+    """A dskit ring lifecycler block (ring.LifecyclerConfig) over the given key-value store."""
+    return _block(
+        "address availability_zone enable_inet6 final_sleep heartbeat_period heartbeat_timeout "
+        "id interface_names join_after min_ready_duration num_tokens observe_period port "
+        "readiness_check_ring_health tokens_file_path unregister_on_shutdown",
+        ring=_block(
+            "excluded_zones heartbeat_timeout replication_factor zone_awareness_enabled",
+            kvstore=kvstore,
+        ),
+    )
+
+
 _KVSTORE = _block("store prefix", consul=ANY, etcd=ANY, multi=ANY)
 
 
 # --- Shared dskit blocks and Loki 3.4 (from the Loki 3.4 configuration reference) -------
+# Upstream reuses one Go type in several places; each such block is written once below and
+# referenced wherever that type appears.
+
+_DSKIT_BACKOFF_CONFIG = _block("max_period max_retries min_period")
+
+_DSKIT_MULTI_KV_CONFIG = _block("mirror_enabled mirror_timeout primary secondary")
+
+_DSKIT_GRPC_CLIENT_CONFIG = _block(
+    "backoff_on_ratelimits connect_backoff_base_delay connect_backoff_max_delay "
+    "connect_timeout grpc_compression initial_connection_window_size "
+    "initial_stream_window_size max_recv_msg_size max_send_msg_size rate_limit "
+    "rate_limit_burst tls_ca_path tls_cert_path tls_cipher_suites tls_enabled "
+    "tls_insecure_skip_verify tls_key_path tls_min_version tls_server_name",
+    backoff_config=_DSKIT_BACKOFF_CONFIG,
+)
+
+_DSKIT_SERVER_TLS_CONFIG = _block(
+    "cert cert_file client_auth_type client_ca client_ca_file key key_file",
+)
+
+# Prometheus common config types (prometheus/common config.URL and config.TLSConfig).
+_PROMETHEUS_URL = _block("url")
+
+_PROMETHEUS_TLS_CONFIG = _block(
+    "ca ca_file ca_ref cert cert_file cert_ref insecure_skip_verify key key_file key_ref "
+    "max_version min_version server_name",
+)
+
+_LOKI_RING_KVSTORE = _block(
+    "prefix store",
+    consul=ANY,
+    etcd=ANY,
+    multi=_DSKIT_MULTI_KV_CONFIG,
+)
+
+_LOKI_RING_CONFIG = _block(
+    "heartbeat_period heartbeat_timeout instance_addr instance_availability_zone "
+    "instance_enable_ipv6 instance_id instance_interface_names instance_port "
+    "tokens_file_path zone_awareness_enabled",
+    kvstore=_LOKI_RING_KVSTORE,
+)
+
+_LOKI_LIFECYCLER = _lifecycler(_LOKI_RING_KVSTORE)
+
+_LOKI_HEDGING_CONFIG = _block("at max_per_second up_to")
+
+_LOKI_CONGESTION_CONTROL = _block(
+    "enabled",
+    controller=_block(
+        "strategy",
+        aimd=_block("backoff_factor start upper_bound"),
+    ),
+    hedging=_block(
+        "strategy",
+        config=_LOKI_HEDGING_CONFIG,
+    ),
+    retry=_block("limit strategy"),
+)
+
+_LOKI_RESULTS_CACHE = _block(
+    "compression",
+    cache=ANY,
+)
+
+_LOKI_INDEX_GATEWAY_CLIENT = _block(
+    "log_gateway_requests server_address",
+    grpc_client_config=ANY,
+)
+
+_LOKI_RULER_LOCAL_CONFIG = _block("directory")
+
+_LOKI_AUTOSCALING_CONFIG = _block(
+    "enabled in_cooldown max_capacity min_capacity out_cooldown role_arn target",
+)
+
+_LOKI_PROVISION_CONFIG = _block(
+    "enable_inactive_throughput_on_demand_mode enable_ondemand_throughput_mode "
+    "inactive_read_scale_lastn inactive_read_throughput inactive_write_scale_lastn "
+    "inactive_write_throughput provisioned_read_throughput provisioned_write_throughput",
+    inactive_read_scale=_LOKI_AUTOSCALING_CONFIG,
+    inactive_write_scale=_LOKI_AUTOSCALING_CONFIG,
+    read_scale=_LOKI_AUTOSCALING_CONFIG,
+    write_scale=_LOKI_AUTOSCALING_CONFIG,
+)
 
 _LOKI_ANALYTICS = _block(
     "proxy_url reporting_enabled usage_stats_url",
@@ -95,46 +192,20 @@ _LOKI_COMMON = _block(
         "heartbeat_period heartbeat_timeout instance_addr instance_availability_zone "
         "instance_enable_ipv6 instance_id instance_interface_names instance_port num_tokens "
         "replication_factor tokens_file_path zone_awareness_enabled",
-        kvstore=_block(
-            "prefix store",
-            consul=ANY,
-            etcd=ANY,
-            multi=_block(
-                "mirror_enabled mirror_timeout primary secondary",
-            ),
-        ),
+        kvstore=_LOKI_RING_KVSTORE,
     ),
     storage=_block(
         "",
         alibabacloud=ANY,
         azure=ANY,
         bos=ANY,
-        congestion_control=_block(
-            "enabled",
-            controller=_block(
-                "strategy",
-                aimd=_block(
-                    "backoff_factor start upper_bound",
-                ),
-            ),
-            hedging=_block(
-                "strategy",
-                config=_block(
-                    "at max_per_second up_to",
-                ),
-            ),
-            retry=_block(
-                "limit strategy",
-            ),
-        ),
+        congestion_control=_LOKI_CONGESTION_CONTROL,
         cos=ANY,
         filesystem=_block(
             "chunks_directory rules_directory",
         ),
         gcs=ANY,
-        hedging=_block(
-            "at max_per_second up_to",
-        ),
+        hedging=_LOKI_HEDGING_CONFIG,
         object_store=ANY,
         s3=ANY,
         swift=ANY,
@@ -147,22 +218,8 @@ _LOKI_COMPACTOR = _block(
     "max_compaction_parallelism retention_delete_delay retention_delete_worker_count "
     "retention_enabled retention_table_timeout skip_latest_n_tables tables_to_compact "
     "upload_parallelism working_directory",
-    compactor_ring=_block(
-        "heartbeat_period heartbeat_timeout instance_addr instance_availability_zone "
-        "instance_enable_ipv6 instance_id instance_interface_names instance_port "
-        "tokens_file_path zone_awareness_enabled",
-        kvstore=_block(
-            "prefix store",
-            consul=ANY,
-            etcd=ANY,
-            multi=_block(
-                "mirror_enabled mirror_timeout primary secondary",
-            ),
-        ),
-    ),
-    retention_backoff_config=_block(
-        "max_period max_retries min_period",
-    ),
+    compactor_ring=_LOKI_RING_CONFIG,
+    retention_backoff_config=_DSKIT_BACKOFF_CONFIG,
 )
 
 _LOKI_DISTRIBUTOR = _block(
@@ -175,14 +232,7 @@ _LOKI_DISTRIBUTOR = _block(
     ),
     ring=_block(
         "heartbeat_period heartbeat_timeout instance_interface_names",
-        kvstore=_block(
-            "prefix store",
-            consul=ANY,
-            etcd=ANY,
-            multi=_block(
-                "mirror_enabled mirror_timeout primary secondary",
-            ),
-        ),
+        kvstore=_LOKI_RING_KVSTORE,
     ),
     write_failures_logging=_block(
         "add_insights_label rate",
@@ -218,12 +268,8 @@ _DSKIT_SERVER = _block(
     "log_source_ips_enabled log_source_ips_full log_source_ips_header log_source_ips_regex "
     "proxy_protocol_enabled register_instrumentation "
     "report_grpc_codes_in_instrumentation_label_enabled tls_cipher_suites tls_min_version",
-    grpc_tls_config=_block(
-        "cert cert_file client_auth_type client_ca client_ca_file key key_file",
-    ),
-    http_tls_config=_block(
-        "cert cert_file client_auth_type client_ca client_ca_file key key_file",
-    ),
+    grpc_tls_config=_DSKIT_SERVER_TLS_CONFIG,
+    http_tls_config=_DSKIT_SERVER_TLS_CONFIG,
 )
 
 _LOKI_FRONTEND = _block(
@@ -249,14 +295,7 @@ _LOKI_INDEX_GATEWAY = _block(
         "heartbeat_period heartbeat_timeout instance_addr instance_availability_zone "
         "instance_enable_ipv6 instance_id instance_interface_names instance_port "
         "replication_factor tokens_file_path zone_awareness_enabled",
-        kvstore=_block(
-            "prefix store",
-            consul=ANY,
-            etcd=ANY,
-            multi=_block(
-                "mirror_enabled mirror_timeout primary secondary",
-            ),
-        ),
+        kvstore=_LOKI_RING_KVSTORE,
     ),
 )
 
@@ -265,40 +304,16 @@ _LOKI_INGESTER = _block(
     "chunk_target_size concurrent_flushes flush_check_period flush_op_timeout index_shards "
     "max_chunk_age max_dropped_streams max_returned_stream_errors owned_streams_check_interval "
     "query_store_max_look_back_period shutdown_marker_path sync_min_utilization sync_period",
-    flush_op_backoff=_block(
-        "max_period max_retries min_period",
-    ),
+    flush_op_backoff=_DSKIT_BACKOFF_CONFIG,
     kafka_ingestion=_block(
         "enabled",
         partition_ring=_block(
             "delete_inactive_partition_after min_partition_owners_count "
             "min_partition_owners_duration",
-            kvstore=_block(
-                "prefix store",
-                consul=ANY,
-                etcd=ANY,
-                multi=_block(
-                    "mirror_enabled mirror_timeout primary secondary",
-                ),
-            ),
+            kvstore=_LOKI_RING_KVSTORE,
         ),
     ),
-    lifecycler=_block(
-        "address availability_zone enable_inet6 final_sleep heartbeat_period heartbeat_timeout "
-        "id interface_names join_after min_ready_duration num_tokens observe_period port "
-        "readiness_check_ring_health tokens_file_path unregister_on_shutdown",
-        ring=_block(
-            "excluded_zones heartbeat_timeout replication_factor zone_awareness_enabled",
-            kvstore=_block(
-                "prefix store",
-                consul=ANY,
-                etcd=ANY,
-                multi=_block(
-                    "mirror_enabled mirror_timeout primary secondary",
-                ),
-            ),
-        ),
-    ),
+    lifecycler=_LOKI_LIFECYCLER,
     wal=_block(
         "checkpoint_duration dir enabled flush_on_shutdown replay_memory_ceiling",
     ),
@@ -395,49 +410,19 @@ _LOKI_QUERY_RANGE = _block(
     "cache_label_results cache_results cache_series_results cache_volume_results "
     "instant_metric_query_split_align max_retries parallelise_shardable_queries "
     "shard_aggregations",
-    index_stats_results_cache=_block(
-        "compression",
-        cache=ANY,
-    ),
-    instant_metric_results_cache=_block(
-        "compression",
-        cache=ANY,
-    ),
-    label_results_cache=_block(
-        "compression",
-        cache=ANY,
-    ),
-    results_cache=_block(
-        "compression",
-        cache=ANY,
-    ),
-    series_results_cache=_block(
-        "compression",
-        cache=ANY,
-    ),
-    volume_results_cache=_block(
-        "compression",
-        cache=ANY,
-    ),
+    index_stats_results_cache=_LOKI_RESULTS_CACHE,
+    instant_metric_results_cache=_LOKI_RESULTS_CACHE,
+    label_results_cache=_LOKI_RESULTS_CACHE,
+    results_cache=_LOKI_RESULTS_CACHE,
+    series_results_cache=_LOKI_RESULTS_CACHE,
+    volume_results_cache=_LOKI_RESULTS_CACHE,
 )
 
 _LOKI_QUERY_SCHEDULER = _block(
     "max_outstanding_requests_per_tenant max_queue_hierarchy_levels querier_forget_delay "
     "use_scheduler_ring",
     grpc_client_config=ANY,
-    scheduler_ring=_block(
-        "heartbeat_period heartbeat_timeout instance_addr instance_availability_zone "
-        "instance_enable_ipv6 instance_id instance_interface_names instance_port "
-        "tokens_file_path zone_awareness_enabled",
-        kvstore=_block(
-            "prefix store",
-            consul=ANY,
-            etcd=ANY,
-            multi=_block(
-                "mirror_enabled mirror_timeout primary secondary",
-            ),
-        ),
-    ),
+    scheduler_ring=_LOKI_RING_CONFIG,
 )
 
 _LOKI_RULER = _block(
@@ -463,14 +448,7 @@ _LOKI_RULER = _block(
     ),
     ring=_block(
         "heartbeat_period heartbeat_timeout instance_interface_names num_tokens",
-        kvstore=_block(
-            "prefix store",
-            consul=ANY,
-            etcd=ANY,
-            multi=_block(
-                "mirror_enabled mirror_timeout primary secondary",
-            ),
-        ),
+        kvstore=_LOKI_RING_KVSTORE,
     ),
     ruler_client=ANY,
     storage=_block(
@@ -480,9 +458,7 @@ _LOKI_RULER = _block(
         bos=ANY,
         cos=ANY,
         gcs=ANY,
-        local=_block(
-            "directory",
-        ),
+        local=_LOKI_RULER_LOCAL_CONFIG,
         s3=ANY,
         swift=ANY,
     ),
@@ -543,10 +519,7 @@ _LOKI_STORAGE_CONFIG = _block(
     boltdb_shipper=_block(
         "active_index_directory build_per_tenant_index cache_location cache_ttl "
         "ingesterdbretainperiod ingestername mode query_ready_num_days resync_interval",
-        index_gateway_client=_block(
-            "log_gateway_requests server_address",
-            grpc_client_config=ANY,
-        ),
+        index_gateway_client=_LOKI_INDEX_GATEWAY_CLIENT,
     ),
     bos=ANY,
     cassandra=_block(
@@ -556,33 +529,14 @@ _LOKI_STORAGE_CONFIG = _block(
         "query_concurrency reconnect_interval replication_factor retry_max_backoff "
         "retry_min_backoff table_options timeout tls_cert_path tls_key_path username",
     ),
-    congestion_control=_block(
-        "enabled",
-        controller=_block(
-            "strategy",
-            aimd=_block(
-                "backoff_factor start upper_bound",
-            ),
-        ),
-        hedging=_block(
-            "strategy",
-            config=_block(
-                "at max_per_second up_to",
-            ),
-        ),
-        retry=_block(
-            "limit strategy",
-        ),
-    ),
+    congestion_control=_LOKI_CONGESTION_CONTROL,
     cos=ANY,
     filesystem=_LOKI_LOCAL_STORAGE_CONFIG,
     gcs=ANY,
     grpc_store=_block(
         "server_address",
     ),
-    hedging=_block(
-        "at max_per_second up_to",
-    ),
+    hedging=_LOKI_HEDGING_CONFIG,
     index_queries_cache_config=ANY,
     named_stores=ANY,
     object_store=_block(
@@ -596,50 +550,15 @@ _LOKI_STORAGE_CONFIG = _block(
     tsdb_shipper=_block(
         "active_index_directory cache_location cache_ttl ingesterdbretainperiod ingestername "
         "mode query_ready_num_days resync_interval",
-        index_gateway_client=_block(
-            "log_gateway_requests server_address",
-            grpc_client_config=ANY,
-        ),
+        index_gateway_client=_LOKI_INDEX_GATEWAY_CLIENT,
     ),
 )
 
 _LOKI_TABLE_MANAGER = _block(
     "creation_grace_period poll_interval retention_deletes_enabled retention_period "
     "throughput_updates_disabled",
-    chunk_tables_provisioning=_block(
-        "enable_inactive_throughput_on_demand_mode enable_ondemand_throughput_mode "
-        "inactive_read_scale_lastn inactive_read_throughput inactive_write_scale_lastn "
-        "inactive_write_throughput provisioned_read_throughput provisioned_write_throughput",
-        inactive_read_scale=_block(
-            "enabled in_cooldown max_capacity min_capacity out_cooldown role_arn target",
-        ),
-        inactive_write_scale=_block(
-            "enabled in_cooldown max_capacity min_capacity out_cooldown role_arn target",
-        ),
-        read_scale=_block(
-            "enabled in_cooldown max_capacity min_capacity out_cooldown role_arn target",
-        ),
-        write_scale=_block(
-            "enabled in_cooldown max_capacity min_capacity out_cooldown role_arn target",
-        ),
-    ),
-    index_tables_provisioning=_block(
-        "enable_inactive_throughput_on_demand_mode enable_ondemand_throughput_mode "
-        "inactive_read_scale_lastn inactive_read_throughput inactive_write_scale_lastn "
-        "inactive_write_throughput provisioned_read_throughput provisioned_write_throughput",
-        inactive_read_scale=_block(
-            "enabled in_cooldown max_capacity min_capacity out_cooldown role_arn target",
-        ),
-        inactive_write_scale=_block(
-            "enabled in_cooldown max_capacity min_capacity out_cooldown role_arn target",
-        ),
-        read_scale=_block(
-            "enabled in_cooldown max_capacity min_capacity out_cooldown role_arn target",
-        ),
-        write_scale=_block(
-            "enabled in_cooldown max_capacity min_capacity out_cooldown role_arn target",
-        ),
-    ),
+    chunk_tables_provisioning=_LOKI_PROVISION_CONFIG,
+    index_tables_provisioning=_LOKI_PROVISION_CONFIG,
 )
 
 _LOKI_TRACING = _block(
@@ -653,9 +572,7 @@ _LOKI_ROOT = _block(
         "chunk_block_size chunk_encoding chunk_target_size concurrent_flushes "
         "concurrent_writers max_chunk_age poll_interval scheduler_address sync_interval "
         "worker_parallelism",
-        backoff_config=_block(
-            "max_period max_retries min_period",
-        ),
+        backoff_config=_DSKIT_BACKOFF_CONFIG,
         scheduler_grpc_client_config=ANY,
     ),
     block_scheduler=_block(
@@ -695,35 +612,11 @@ _LOKI_ROOT = _block(
     pattern_ingester=_block(
         "concurrent_flushes connection_timeout enabled flush_check_period "
         "max_allowed_line_length max_clusters max_eviction_ratio",
-        client_config=_block(
-            "remote_timeout",
-            grpc_client_config=ANY,
-            pool_config=_block(
-                "client_cleanup_period health_check_ingesters remote_timeout",
-            ),
-        ),
-        lifecycler=_block(
-            "address availability_zone enable_inet6 final_sleep heartbeat_period "
-            "heartbeat_timeout id interface_names join_after min_ready_duration num_tokens "
-            "observe_period port readiness_check_ring_health tokens_file_path "
-            "unregister_on_shutdown",
-            ring=_block(
-                "excluded_zones heartbeat_timeout replication_factor zone_awareness_enabled",
-                kvstore=_block(
-                    "prefix store",
-                    consul=ANY,
-                    etcd=ANY,
-                    multi=_block(
-                        "mirror_enabled mirror_timeout primary secondary",
-                    ),
-                ),
-            ),
-        ),
+        client_config=_LOKI_INGESTER_CLIENT,
+        lifecycler=_LOKI_LIFECYCLER,
         metric_aggregation=_block(
             "downsample_period loki_address push_period timeout use_tls",
-            backoff_config=_block(
-                "max_period max_retries min_period",
-            ),
+            backoff_config=_DSKIT_BACKOFF_CONFIG,
             basic_auth=_block(
                 "password username",
             ),
@@ -741,21 +634,11 @@ _LOKI_ROOT = _block(
                     "client_id client_secret client_secret_file client_secret_ref "
                     "endpoint_params no_proxy proxy_connect_header proxy_from_environment "
                     "scopes token_url",
-                    proxy_url=_block(
-                        "url",
-                    ),
-                    tls_config=_block(
-                        "ca ca_file ca_ref cert cert_file cert_ref insecure_skip_verify key "
-                        "key_file key_ref max_version min_version server_name",
-                    ),
+                    proxy_url=_PROMETHEUS_URL,
+                    tls_config=_PROMETHEUS_TLS_CONFIG,
                 ),
-                proxy_url=_block(
-                    "url",
-                ),
-                tls_config=_block(
-                    "ca ca_file ca_ref cert cert_file cert_ref insecure_skip_verify key "
-                    "key_file key_ref max_version min_version server_name",
-                ),
+                proxy_url=_PROMETHEUS_URL,
+                tls_config=_PROMETHEUS_TLS_CONFIG,
             ),
         ),
         tee_config=_block(
@@ -771,9 +654,7 @@ _LOKI_ROOT = _block(
     ruler_storage=_block(
         "backend",
         ANY,
-        local=_block(
-            "directory",
-        ),
+        local=_LOKI_RULER_LOCAL_CONFIG,
     ),
     runtime_config=_LOKI_RUNTIME_CONFIG,
     schema_config=_LOKI_SCHEMA_CONFIG,
@@ -785,6 +666,42 @@ _LOKI_ROOT = _block(
 
 
 # --- Tempo 2.6 (from the Tempo 2.6 manifest and configuration reference) ---------------
+
+_TEMPO_RING_KVSTORE = _block(
+    "prefix store",
+    consul=_block(
+        "acl_token cas_retry_delay consistent_reads host http_client_timeout "
+        "watch_burst_size watch_rate_limit",
+    ),
+    etcd=_block(
+        "dial_timeout endpoints max_retries password tls_ca_path tls_cert_path "
+        "tls_cipher_suites tls_enabled tls_insecure_skip_verify tls_key_path "
+        "tls_min_version tls_server_name username",
+    ),
+    multi=_DSKIT_MULTI_KV_CONFIG,
+)
+
+_TEMPO_LIFECYCLER = _lifecycler(_TEMPO_RING_KVSTORE)
+
+# ingester_client.Config and generator_client.Config have the same keys.
+_TEMPO_CLIENT_CONFIG = _block(
+    "remote_timeout",
+    grpc_client_config=_DSKIT_GRPC_CLIENT_CONFIG,
+    pool_config=_block(
+        "checkinterval healthcheckenabled healthchecktimeout maxconcurrenthealthchecks",
+    ),
+)
+
+_TEMPO_BLOCK_CONFIG = _block(
+    "bloom_filter_false_positive bloom_filter_shard_size_bytes "
+    "parquet_dedicated_columns parquet_row_group_size_bytes search_encoding "
+    "search_page_size_bytes v2_encoding v2_index_downsample_bytes "
+    "v2_index_page_size_bytes version",
+)
+
+_TEMPO_WAL_CONFIG = _block(
+    "ingestion_time_range_slack path search_encoding v2_encoding version",
+)
 
 _TEMPO_ROOT = _block(
     "auth_enabled enable_go_runtime_metrics http_api_prefix multitenancy_enabled shutdown_delay "
@@ -801,21 +718,7 @@ _TEMPO_ROOT = _block(
             "enable_inet6 heartbeat_period heartbeat_timeout instance_addr instance_id "
             "instance_interface_names instance_port wait_active_instance_timeout "
             "wait_stability_max_duration wait_stability_min_duration",
-            kvstore=_block(
-                "prefix store",
-                consul=_block(
-                    "acl_token cas_retry_delay consistent_reads host http_client_timeout "
-                    "watch_burst_size watch_rate_limit",
-                ),
-                etcd=_block(
-                    "dial_timeout endpoints max_retries password tls_ca_path tls_cert_path "
-                    "tls_cipher_suites tls_enabled tls_insecure_skip_verify tls_key_path "
-                    "tls_min_version tls_server_name username",
-                ),
-                multi=_block(
-                    "mirror_enabled mirror_timeout primary secondary",
-                ),
-            ),
+            kvstore=_TEMPO_RING_KVSTORE,
         ),
     ),
     distributor=_block(
@@ -855,68 +758,16 @@ _TEMPO_ROOT = _block(
         ring=_block(
             "heartbeat_period heartbeat_timeout instance_addr instance_id "
             "instance_interface_names instance_port",
-            kvstore=_block(
-                "prefix store",
-                consul=_block(
-                    "acl_token cas_retry_delay consistent_reads host http_client_timeout "
-                    "watch_burst_size watch_rate_limit",
-                ),
-                etcd=_block(
-                    "dial_timeout endpoints max_retries password tls_ca_path tls_cert_path "
-                    "tls_cipher_suites tls_enabled tls_insecure_skip_verify tls_key_path "
-                    "tls_min_version tls_server_name username",
-                ),
-                multi=_block(
-                    "mirror_enabled mirror_timeout primary secondary",
-                ),
-            ),
+            kvstore=_TEMPO_RING_KVSTORE,
         ),
     ),
     ingester=_block(
         "complete_block_timeout concurrent_flushes flush_all_on_shutdown flush_check_period "
         "flush_op_timeout max_block_bytes max_block_duration override_ring_key "
         "trace_idle_period",
-        lifecycler=_block(
-            "address availability_zone enable_inet6 final_sleep heartbeat_period "
-            "heartbeat_timeout id interface_names join_after min_ready_duration num_tokens "
-            "observe_period port readiness_check_ring_health tokens_file_path "
-            "unregister_on_shutdown",
-            ring=_block(
-                "excluded_zones heartbeat_timeout replication_factor zone_awareness_enabled",
-                kvstore=_block(
-                    "prefix store",
-                    consul=_block(
-                        "acl_token cas_retry_delay consistent_reads host http_client_timeout "
-                        "watch_burst_size watch_rate_limit",
-                    ),
-                    etcd=_block(
-                        "dial_timeout endpoints max_retries password tls_ca_path tls_cert_path "
-                        "tls_cipher_suites tls_enabled tls_insecure_skip_verify tls_key_path "
-                        "tls_min_version tls_server_name username",
-                    ),
-                    multi=_block(
-                        "mirror_enabled mirror_timeout primary secondary",
-                    ),
-                ),
-            ),
-        ),
+        lifecycler=_TEMPO_LIFECYCLER,
     ),
-    ingester_client=_block(
-        "remote_timeout",
-        grpc_client_config=_block(
-            "backoff_on_ratelimits connect_backoff_base_delay connect_backoff_max_delay "
-            "connect_timeout grpc_compression initial_connection_window_size "
-            "initial_stream_window_size max_recv_msg_size max_send_msg_size rate_limit "
-            "rate_limit_burst tls_ca_path tls_cert_path tls_cipher_suites tls_enabled "
-            "tls_insecure_skip_verify tls_key_path tls_min_version tls_server_name",
-            backoff_config=_block(
-                "max_period max_retries min_period",
-            ),
-        ),
-        pool_config=_block(
-            "checkinterval healthcheckenabled healthchecktimeout maxconcurrenthealthchecks",
-        ),
-    ),
+    ingester_client=_TEMPO_CLIENT_CONFIG,
     internal_server=ANY,
     memberlist=_DSKIT_MEMBERLIST,
     metrics_generator=_block(
@@ -927,12 +778,7 @@ _TEMPO_ROOT = _block(
                 "complete_block_timeout concurrent_blocks filter_server_spans "
                 "flush_check_period flush_to_storage max_block_bytes max_block_duration "
                 "max_live_traces time_overlap_cutoff trace_idle_period",
-                block=_block(
-                    "bloom_filter_false_positive bloom_filter_shard_size_bytes "
-                    "parquet_dedicated_columns parquet_row_group_size_bytes search_encoding "
-                    "search_page_size_bytes v2_encoding v2_index_downsample_bytes "
-                    "v2_index_page_size_bytes version",
-                ),
+                block=_TEMPO_BLOCK_CONFIG,
                 search=_block(
                     "chunk_size_bytes prefetch_trace_count read_buffer_count "
                     "read_buffer_size_bytes",
@@ -965,21 +811,7 @@ _TEMPO_ROOT = _block(
         ring=_block(
             "enable_inet6 heartbeat_period heartbeat_timeout instance_addr instance_id "
             "instance_interface_names instance_port",
-            kvstore=_block(
-                "prefix store",
-                consul=_block(
-                    "acl_token cas_retry_delay consistent_reads host http_client_timeout "
-                    "watch_burst_size watch_rate_limit",
-                ),
-                etcd=_block(
-                    "dial_timeout endpoints max_retries password tls_ca_path tls_cert_path "
-                    "tls_cipher_suites tls_enabled tls_insecure_skip_verify tls_key_path "
-                    "tls_min_version tls_server_name username",
-                ),
-                multi=_block(
-                    "mirror_enabled mirror_timeout primary secondary",
-                ),
-            ),
+            kvstore=_TEMPO_RING_KVSTORE,
         ),
         storage=_block(
             "path remote_write_add_org_id_header remote_write_flush_deadline",
@@ -1006,26 +838,9 @@ _TEMPO_ROOT = _block(
                 "wal_compression wal_segment_size",
             ),
         ),
-        traces_storage=_block(
-            "ingestion_time_range_slack path search_encoding v2_encoding version",
-        ),
+        traces_storage=_TEMPO_WAL_CONFIG,
     ),
-    metrics_generator_client=_block(
-        "remote_timeout",
-        grpc_client_config=_block(
-            "backoff_on_ratelimits connect_backoff_base_delay connect_backoff_max_delay "
-            "connect_timeout grpc_compression initial_connection_window_size "
-            "initial_stream_window_size max_recv_msg_size max_send_msg_size rate_limit "
-            "rate_limit_burst tls_ca_path tls_cert_path tls_cipher_suites tls_enabled "
-            "tls_insecure_skip_verify tls_key_path tls_min_version tls_server_name",
-            backoff_config=_block(
-                "max_period max_retries min_period",
-            ),
-        ),
-        pool_config=_block(
-            "checkinterval healthcheckenabled healthchecktimeout maxconcurrenthealthchecks",
-        ),
-    ),
+    metrics_generator_client=_TEMPO_CLIENT_CONFIG,
     overrides=_block(
         "block_retention compaction_disabled compaction_window forwarders "
         "ingestion_burst_size_bytes ingestion_rate_limit_bytes ingestion_rate_strategy "
@@ -1112,16 +927,7 @@ _TEMPO_ROOT = _block(
         "shuffle_sharding_ingesters_lookback_period",
         frontend_worker=_block(
             "dns_lookup_duration frontend_address id match_max_concurrent parallelism",
-            grpc_client_config=_block(
-                "backoff_on_ratelimits connect_backoff_base_delay connect_backoff_max_delay "
-                "connect_timeout grpc_compression initial_connection_window_size "
-                "initial_stream_window_size max_recv_msg_size max_send_msg_size rate_limit "
-                "rate_limit_burst tls_ca_path tls_cert_path tls_cipher_suites tls_enabled "
-                "tls_insecure_skip_verify tls_key_path tls_min_version tls_server_name",
-                backoff_config=_block(
-                    "max_period max_retries min_period",
-                ),
-            ),
+            grpc_client_config=_DSKIT_GRPC_CLIENT_CONFIG,
         ),
         metrics=_block(
             "concurrent_blocks time_overlap_cutoff",
@@ -1162,12 +968,7 @@ _TEMPO_ROOT = _block(
             "empty_tenant_deletion_enabled pool",
             azure=ANY,
             background_cache=ANY,
-            block=_block(
-                "bloom_filter_false_positive bloom_filter_shard_size_bytes "
-                "parquet_dedicated_columns parquet_row_group_size_bytes search_encoding "
-                "search_page_size_bytes v2_encoding v2_index_downsample_bytes "
-                "v2_index_page_size_bytes version",
-            ),
+            block=_TEMPO_BLOCK_CONFIG,
             cache=ANY,
             gcs=ANY,
             local=_block(
@@ -1177,16 +978,12 @@ _TEMPO_ROOT = _block(
             redis=ANY,
             s3=ANY,
             search=ANY,
-            wal=_block(
-                "ingestion_time_range_slack path search_encoding v2_encoding version",
-            ),
+            wal=_TEMPO_WAL_CONFIG,
         ),
     ),
     usage_report=_block(
         "reporting_enabled",
-        backoff=_block(
-            "max_period max_retries min_period",
-        ),
+        backoff=_DSKIT_BACKOFF_CONFIG,
     ),
 )
 
@@ -1198,9 +995,11 @@ _TEMPO_ROOT = _block(
 # TODO: bucket_store and tsdb are ANY, so a typo inside them passes; listing their ~80 tuning
 # keys per release was not worth it for the keys the deploys set (tsdb.dir, sync_dir).
 
+_MIMIR_FILESYSTEM = _block("dir")
+
 _MIMIR_OBJECT_STORE = _block(
     "backend storage_prefix",
-    filesystem=_block("dir"),
+    filesystem=_MIMIR_FILESYSTEM,
     local=_block("path"),
     s3=ANY,
     gcs=ANY,
@@ -1318,7 +1117,7 @@ _MIMIR_ROOT = _block(
     ingest_storage=ANY,
     blocks_storage=_block(
         "backend storage_prefix",
-        filesystem=_block("dir"),
+        filesystem=_MIMIR_FILESYSTEM,
         s3=ANY,
         gcs=ANY,
         azure=ANY,
