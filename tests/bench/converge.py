@@ -36,8 +36,14 @@ def data_args() -> list[str]:
 
 
 def converge(inventory: Path, debug: bool = False) -> tuple[float, int, str]:
-    command = [str(BIN / "pyinfra"), "-y", "--json", str(inventory), "deploys/stack.py",
-               *data_args()]
+    command = [
+        str(BIN / "pyinfra"),
+        "-y",
+        "--json",
+        str(inventory),
+        "deploys/stack.py",
+        *data_args(),
+    ]
     if debug:
         command.append("--debug")
     started = time.monotonic()
@@ -65,15 +71,20 @@ def main() -> int:
         noops = [converge(inventory) for _ in range(args.runs)]
         _, _, debug_log = converge(inventory, debug=True)
         commands = debug_log.count("Running command on")
-        hosts = len(json.loads((ROOT / f".molecule/{scenario}/state.json").read_text())
-                    ["hosts"])
+        hosts = len(json.loads((ROOT / f".molecule/{scenario}/state.json").read_text())["hosts"])
         print(f"bench: hosts                          {hosts}")
-        print(f"bench: fresh converge                 {fresh:6.1f} s  ({changed} operations changed)")
+        print(
+            f"bench: fresh converge                 {fresh:6.1f} s  ({changed} operations changed)"
+        )
         for number, (seconds, noop_changed, _) in enumerate(noops, 1):
-            print(f"bench: no-op re-run {number}                {seconds:6.1f} s  "
-                  f"({noop_changed} operations changed)")
-        print(f"bench: no-op re-run, median           "
-              f"{statistics.median(s for s, _, _ in noops):6.1f} s")
+            print(
+                f"bench: no-op re-run {number}                {seconds:6.1f} s  "
+                f"({noop_changed} operations changed)"
+            )
+        print(
+            f"bench: no-op re-run, median           "
+            f"{statistics.median(s for s, _, _ in noops):6.1f} s"
+        )
         print(f"bench: commands per host in a no-op   {commands / hosts:6.1f}")
     finally:
         harness("destroy", scenario)

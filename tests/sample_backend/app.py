@@ -73,39 +73,51 @@ HTTP_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 INFERENCE_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 25, 60)
 
 http_requests = counter("http_requests", "HTTP requests.", ("method", "endpoint", "status_code"))
-http_duration = histogram("http_request_duration_seconds", "HTTP request time.",
-                          ("method", "endpoint"), HTTP_BUCKETS)
-fastapi_requests = counter("fastapi_requests", "Requests (middleware).",
-                           ("method", "path", "status_code"))
-fastapi_duration = histogram("fastapi_requests_duration_seconds", "Request time (middleware).",
-                             ("path",), HTTP_BUCKETS)
+http_duration = histogram(
+    "http_request_duration_seconds", "HTTP request time.", ("method", "endpoint"), HTTP_BUCKETS
+)
+fastapi_requests = counter(
+    "fastapi_requests", "Requests (middleware).", ("method", "path", "status_code")
+)
+fastapi_duration = histogram(
+    "fastapi_requests_duration_seconds", "Request time (middleware).", ("path",), HTTP_BUCKETS
+)
 fastapi_in_progress = gauge("fastapi_requests_in_progress", "Requests in flight.")
 fastapi_exceptions = counter("fastapi_exceptions", "Unhandled exceptions.", ("exception_type",))
-fastapi_request_size = histogram("fastapi_request_size_bytes", "Request body size.",
-                                 buckets=(100, 1000, 10000, 100000))
-fastapi_response_size = histogram("fastapi_response_size_bytes", "Response body size.",
-                                  buckets=(100, 1000, 10000, 100000))
-inference_requests = counter("model_inference_requests", "Inference requests.",
-                             ("provider", "model", "status"))
-inference_duration = histogram("model_inference_duration_seconds", "Inference time.",
-                               ("provider", "model"), INFERENCE_BUCKETS)
+fastapi_request_size = histogram(
+    "fastapi_request_size_bytes", "Request body size.", buckets=(100, 1000, 10000, 100000)
+)
+fastapi_response_size = histogram(
+    "fastapi_response_size_bytes", "Response body size.", buckets=(100, 1000, 10000, 100000)
+)
+inference_requests = counter(
+    "model_inference_requests", "Inference requests.", ("provider", "model", "status")
+)
+inference_duration = histogram(
+    "model_inference_duration_seconds", "Inference time.", ("provider", "model"), INFERENCE_BUCKETS
+)
 tokens_used = counter("tokens_used", "Tokens.", ("provider", "model", "token_type"))
 credits_used = counter("credits_used", "Credits.", ("provider", "model"))
 free_model_usage = counter("free_model_usage", "Free-model requests.", ("model",))
-provider_availability = gauge("provider_availability", "Provider up (1) or down (0).",
-                              ("provider",))
+provider_availability = gauge(
+    "provider_availability", "Provider up (1) or down (0).", ("provider",)
+)
 provider_error_rate = gauge("provider_error_rate", "Provider error share.", ("provider",))
-provider_response_time = histogram("provider_response_time_seconds", "Provider answer time.",
-                                   ("provider",), INFERENCE_BUCKETS)
-circuit_breaker_state = gauge("circuit_breaker_state", "Breaker state (1 = current).",
-                              ("provider", "state"))
-breaker_transitions = counter("circuit_breaker_state_transitions", "Breaker transitions.",
-                              ("provider", "from_state", "to_state"))
+provider_response_time = histogram(
+    "provider_response_time_seconds", "Provider answer time.", ("provider",), INFERENCE_BUCKETS
+)
+circuit_breaker_state = gauge(
+    "circuit_breaker_state", "Breaker state (1 = current).", ("provider", "state")
+)
+breaker_transitions = counter(
+    "circuit_breaker_state_transitions",
+    "Breaker transitions.",
+    ("provider", "from_state", "to_state"),
+)
 health_score = gauge("health_score", "Model health 0-100.", ("model_id", "model_name"))
 error_rate = gauge("error_rate", "Model error rate in percent.", ("model_id", "model_name"))
 avg_latency = gauge("avg_latency", "Model average latency in ms.", ("model_id", "model_name"))
-success_rate = gauge("success_rate", "Model success rate in percent.",
-                     ("model_id", "model_name"))
+success_rate = gauge("success_rate", "Model success rate in percent.", ("model_id", "model_name"))
 cache_hits = counter("cache_hits", "Cache hits.", ("cache_name",))
 cache_misses = counter("cache_misses", "Cache misses.", ("cache_name",))
 cache_size = gauge("cache_size_bytes", "Cache size.")
@@ -122,14 +134,16 @@ gateway_health = gauge("gateway_health_status", "Gateway healthy (1) or not (0).
 model_availability = gauge("model_availability", "Model available (1) or not (0).", ("model",))
 
 data_registry = CollectorRegistry()
-data_rows = Gauge("gatewayz_data_rows", "Rows per table (data metrics route).", ("table",),
-                  registry=data_registry)
+data_rows = Gauge(
+    "gatewayz_data_rows", "Rows per table (data metrics route).", ("table",), registry=data_registry
+)
 
 pending_logs: list[tuple[str, str, str]] = []
 pending_spans: list[dict] = []
 lock = threading.Lock()
-pushes_failed = counter("sample_backend_pushes_failed", "Log or span pushes that failed.",
-                        ("target",))
+pushes_failed = counter(
+    "sample_backend_pushes_failed", "Log or span pushes that failed.", ("target",)
+)
 
 
 def record(rng: random.Random) -> None:
@@ -175,9 +189,11 @@ def record(rng: random.Random) -> None:
 
     trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
     level = "error" if status == "500" else "info"
-    line = (f'level={level} method={method} path={endpoint} status={status} '
-            f'duration_ms={seconds * 1000:.0f} provider={provider} model="{model}" '
-            f'trace_id={trace_id}')
+    line = (
+        f"level={level} method={method} path={endpoint} status={status} "
+        f'duration_ms={seconds * 1000:.0f} provider={provider} model="{model}" '
+        f"trace_id={trace_id}"
+    )
     if level == "error":
         line += f" error_type={rng.choice(ERROR_TYPES)}"
     now_ns = time.time_ns()
@@ -247,17 +263,40 @@ def ship(loki: str, otlp: str) -> None:
         streams: dict[str, list[list[str]]] = {}
         for stamp, level, line in logs:
             streams.setdefault(level, []).append([stamp, line])
-        post_json(f"{loki}/loki/api/v1/push", {"streams": [
-            {"stream": {"app": "gatewayz-api", "env": "dev", "service": "api", "level": level},
-             "values": values}
-            for level, values in sorted(streams.items())
-        ]}, "loki")
+        post_json(
+            f"{loki}/loki/api/v1/push",
+            {
+                "streams": [
+                    {
+                        "stream": {
+                            "app": "gatewayz-api",
+                            "env": "dev",
+                            "service": "api",
+                            "level": level,
+                        },
+                        "values": values,
+                    }
+                    for level, values in sorted(streams.items())
+                ]
+            },
+            "loki",
+        )
     if spans:
-        resource = {"attributes": [
-            {"key": "service.name", "value": {"stringValue": "gatewayz-api"}}]}
-        post_json(f"{otlp}/v1/traces", {"resourceSpans": [
-            {"resource": resource, "scopeSpans": [{"scope": {"name": "sample"}, "spans": spans}]}
-        ]}, "tempo")
+        resource = {
+            "attributes": [{"key": "service.name", "value": {"stringValue": "gatewayz-api"}}]
+        }
+        post_json(
+            f"{otlp}/v1/traces",
+            {
+                "resourceSpans": [
+                    {
+                        "resource": resource,
+                        "scopeSpans": [{"scope": {"name": "sample"}, "spans": spans}],
+                    }
+                ]
+            },
+            "tempo",
+        )
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -296,8 +335,9 @@ def main() -> None:
 
     server = ThreadingHTTPServer((address, port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(f"sample backend: metrics on {address}:{port}, logs to {loki}, spans to {otlp}",
-          flush=True)
+    print(
+        f"sample backend: metrics on {address}:{port}, logs to {loki}, spans to {otlp}", flush=True
+    )
     tick = 0
     while not stop.is_set():
         for _ in range(rng.randint(2, 6)):
