@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import string
-from typing import Any
+from typing import Any, TypeVar
 
 from grafana_foundation_sdk.builders import common, dashboard, logs, prometheus, stat, table
 from grafana_foundation_sdk.builders import loki as loki_query
@@ -62,6 +62,29 @@ def _thresholds(steps: list[tuple[float | None, str]]) -> dashboard.ThresholdsCo
     )
 
 
+P = TypeVar("P", timeseries_panel.Panel, stat.Panel, table.Panel)
+
+
+def _framed(
+    panel: P,
+    title: str,
+    description: str,
+    datasource: DataSourceRef,
+    unit: str,
+    width: int,
+    height: int,
+) -> P:
+    """What every panel of the stack carries: title, purpose, datasource, unit and size."""
+    return (
+        panel.title(title)
+        .description(description)
+        .datasource(datasource)
+        .unit(unit)
+        .span(width)
+        .height(height)
+    )
+
+
 def timeseries(
     title: str,
     description: str,
@@ -73,13 +96,7 @@ def timeseries(
     height: int = 8,
 ) -> timeseries_panel.Panel:
     panel = (
-        timeseries_panel.Panel()
-        .title(title)
-        .description(description)
-        .datasource(datasource)
-        .unit(unit)
-        .span(width)
-        .height(height)
+        _framed(timeseries_panel.Panel(), title, description, datasource, unit, width, height)
         .fill_opacity(10)
         .legend(
             common.VizLegendOptions()
@@ -106,13 +123,7 @@ def single_stat(
 ) -> stat.Panel:
     """One number, coloured by ``steps`` (value, colour) -- the first step's value is None."""
     return (
-        stat.Panel()
-        .title(title)
-        .description(description)
-        .datasource(datasource)
-        .unit(unit)
-        .span(width)
-        .height(height)
+        _framed(stat.Panel(), title, description, datasource, unit, width, height)
         .thresholds(_thresholds(steps or [(None, "green")]))
         .reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
         .with_target(prometheus.Dataquery().expr(expr).instant().legend_format("__auto"))
@@ -130,20 +141,10 @@ def top_table(
     height: int = 8,
 ) -> table.Panel:
     """An instant query shown as a table, one row per series."""
-    return (
-        table.Panel()
-        .title(title)
-        .description(description)
-        .datasource(datasource)
-        .unit(unit)
-        .span(width)
-        .height(height)
-        .with_target(
-            prometheus.Dataquery()
-            .expr(expr)
-            .instant()
-            .format(prometheus_model.PromQueryFormat.TABLE)
-        )
+    query = prometheus.Dataquery().expr(expr).instant()
+    query = query.format(prometheus_model.PromQueryFormat.TABLE)
+    return _framed(table.Panel(), title, description, datasource, unit, width, height).with_target(
+        query
     )
 
 

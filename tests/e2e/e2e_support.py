@@ -179,6 +179,13 @@ def run_pyinfra_cli(
     + env: the environment of the run (the tests' own, without GATEWAYZ_* secrets, when None)
     """
     command = deploy_command(inventory, deploy, data, extra_args, with_test_data)
+    run = _run(command, timeout, env)
+    run.payload = parse_json_output(run.stdout)
+    return run
+
+
+def _run(command: list[str], timeout: float, env: dict[str, str] | None = None) -> PyinfraRun:
+    """Run a command from the repository root, keeping its exit code, output and time."""
     started = time.monotonic()
     completed = subprocess.run(
         command,
@@ -195,7 +202,6 @@ def run_pyinfra_cli(
         completed.stdout,
         completed.stderr,
         time.monotonic() - started,
-        parse_json_output(completed.stdout),
     )
 
 
@@ -316,23 +322,7 @@ def run_obs_drift(inventory: str | Path, data: dict[str, Any] | None = None) -> 
     merged.update(data or {})
     command = [str(Path(sys.executable).parent / "obs-drift"), str(inventory)]
     command += data_arguments(merged)
-    started = time.monotonic()
-    completed = subprocess.run(
-        command,
-        cwd=REPOSITORY_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=DEPLOY_TIMEOUT,
-        env=clean_environment(),
-        check=False,
-    )
-    return PyinfraRun(
-        command,
-        completed.returncode,
-        completed.stdout,
-        completed.stderr,
-        time.monotonic() - started,
-    )
+    return _run(command, DEPLOY_TIMEOUT)
 
 
 def assert_converged(inventory: str | Path, what: str = "") -> PyinfraRun:

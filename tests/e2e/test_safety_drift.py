@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from e2e_support import (
     STACK_UNITS,
     PyinfraRun,
@@ -176,8 +177,12 @@ def test_a_replaced_binary_is_reinstalled_and_its_service_restarts(
     first_round: Round, safety_host: Host
 ) -> None:
     installed = file_sha256(safety_host, "/opt/mimir/current/mimir")
-    cache = Path(load_test_data()["artifact_cache_dir"])
-    (meta,) = cache.glob("installs/mimir-2.11.0-linux-amd64-*/install.json")
+    data = load_test_data()
+    cache = Path(data["artifact_cache_dir"])
+    lock = yaml.safe_load(Path(data["artifact_lock_file"]).read_text())
+    sha = lock["mimir"]["2.11.0"]["linux-amd64"]["sha256"]
+    # The install tree built from the archive the lock names (a rebuilt cache keeps others).
+    meta = cache / f"installs/mimir-2.11.0-linux-amd64-{sha[:16]}/install.json"
     assert installed == json.loads(meta.read_text())["checked"]["mimir"], "not the locked binary"
     assert _restarted(first_round, "mimir"), "mimir kept running the replaced binary"
     assert safety_host.service("mimir").is_running, journal(safety_host, "mimir")
