@@ -23,10 +23,9 @@ from deploys.settings import STRING_LIST
 from tests.unit.fixtures.metrics import (
     alert_rules_of,
     alerting_promql,
-    allowed_metric_names,
     check_rules_parse,
-    metric_names_of_all,
     tool,
+    unknown_metric_names,
 )
 
 DATASOURCE_UIDS = {"grafana_prometheus", "grafana_mimir", "grafana_loki", "grafana_tempo"}
@@ -195,13 +194,7 @@ def test_every_alert_rule_promql_expression_is_accepted_by_promtool(files, tmp_p
 
 
 def test_alert_rules_query_only_metrics_of_the_contract_or_the_components(files):
-    allowed = allowed_metric_names()
-    unknown = {
-        e: sorted(n - allowed)
-        for e, n in metric_names_of_all(alerting_promql(files)).items()
-        if n - allowed
-    }
-    assert unknown == {}
+    assert unknown_metric_names(alerting_promql(files)) == {}
 
 
 def test_a_disabled_rule_group_is_left_out():
