@@ -146,6 +146,30 @@ pushes_failed = counter(
 )
 
 
+def create_every_series() -> None:
+    """A labelled counter has no series until its labels are first used; create them all
+    at start, so that every metric of the contract is there from the first scrape."""
+    for provider, models in PROVIDERS.items():
+        catalog_hits.labels(provider)
+        catalog_misses.labels(provider)
+        for from_state, to_state in (
+            ("closed", "open"),
+            ("open", "half_open"),
+            ("half_open", "closed"),
+        ):
+            breaker_transitions.labels(provider, from_state, to_state)
+        for model in models:
+            for outcome in ("success", "error"):
+                inference_requests.labels(provider, model, outcome)
+    for model in FREE_MODELS:
+        free_model_usage.labels(model)
+    for error_type in ERROR_TYPES:
+        fastapi_exceptions.labels(error_type)
+    for cache in CACHES:
+        cache_hits.labels(cache)
+        cache_misses.labels(cache)
+
+
 def record(rng: random.Random) -> None:
     endpoint = rng.choice(list(ENDPOINTS))
     method = ENDPOINTS[endpoint]
@@ -329,6 +353,8 @@ def main() -> None:
     loki = os.environ.get("SAMPLE_BACKEND_LOKI", "http://127.0.0.1:3100")
     otlp = os.environ.get("SAMPLE_BACKEND_OTLP", "http://127.0.0.1:4318")
     rng = random.Random()
+    create_every_series()
+    refresh_gauges(rng)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
